@@ -1,0 +1,54 @@
+# smmu-rig: the two commands are `make bench` and `make test`.
+# Both install what is missing first (Debian packages, the virtualenv), then run.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+VPY        := $(VENV)/bin/python
+KERNEL_SRC ?=
+ARGS       ?=
+RUN        ?= results/latest
+PYTEST_ARGS ?=
+
+KSRC_ARG := $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),)
+
+.PHONY: bench test unit e2e lint report build shell prereqs venv clean-venv
+
+bench: prereqs venv
+	$(VPY) -m rig bench $(KSRC_ARG) $(ARGS)
+
+build: prereqs venv
+	$(VPY) -m rig build $(KSRC_ARG) $(ARGS)
+
+shell: prereqs venv
+	$(VPY) -m rig shell $(KSRC_ARG) $(ARGS)
+
+report: venv
+	$(VPY) -m rig report $(RUN)
+
+test: prereqs venv lint
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	$(VPY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+e2e: prereqs venv
+	$(VPY) -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: venv
+	$(VPY) -m ruff check rig tests
+	$(VPY) -m ruff format --check rig tests
+	$(VPY) -m mypy
+
+prereqs:
+	$(PYTHON) -m rig.prereqs
+
+# The virtualenv is rebuilt only when the pins change.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	touch $@
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,133 @@
+"""python -m rig: build, bench, report, shell."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from rig import commands, paths, report, settings
+from rig.errors import EXIT_INTERRUPTED, EXIT_OK, RigError, UserError
+from rig.progress import Progress
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=paths.DEFAULT_BENCH_CONFIG,
+        help="sweep settings YAML (default: bench.yaml)",
+    )
+    parser.add_argument(
+        "--kernel-src",
+        type=Path,
+        default=None,
+        help="a kernel tree to use instead of Debian's linux-source-6.1",
+    )
+    parser.add_argument(
+        "--profile", help="machine profile from qemu-configs/ (default from --config)"
+    )
+    parser.add_argument(
+        "--patch",
+        help="comma-separated patches from kernel-patches/ "
+        "(names, or paths to .patch files); each becomes a variant",
+    )
+    parser.add_argument("--mode", help="timing mode: icount or wallclock")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _sweep_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sizes", help="comma-separated buffer sizes, e.g. 4K,1M,4M")
+    parser.add_argument("--seconds", type=int, help="dma_map_benchmark seconds per size")
+    parser.add_argument("--threads", type=int, help="dma_map_benchmark threads")
+    parser.add_argument("--direction", choices=["BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE"])
+    parser.add_argument("--dma-bits", type=int, help="DMA mask bits (20..64)")
+    parser.add_argument("--repeat", type=int, help="boots per variant")
+    parser.add_argument("--boot-timeout", type=float, help="seconds from QEMU start to ready")
+    parser.add_argument("--command-timeout", type=float, help="seconds for one guest command")
+    parser.add_argument(
+        "--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder (default: results/)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the QEMU command lines and exit"
+    )
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m rig",
+        description="A/B benchmarks of Linux IOMMU page-table patches under QEMU's SMMU.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="build, boot, measure, report")
+    _common(bench)
+    _sweep_options(bench)
+    build = sub.add_parser("build", help="build (or find cached) kernels and the guest image")
+    _common(build)
+    rep = sub.add_parser("report", help="rebuild summary.md and plots from a run's results.csv")
+    rep.add_argument("run_dir", type=Path, help="a results/<run-id> folder (or results/latest)")
+    shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
+    _common(shell)
+    shell.add_argument(
+        "--variant", default="baseline", help="which kernel to boot: baseline or a patch name"
+    )
+    shell.add_argument("--dry-run", action="store_true", help="print the QEMU command line")
+    return parser
+
+
+def effective_settings(args: argparse.Namespace) -> settings.Settings:
+    base = settings.load(args.config)
+    patch_list = (
+        tuple(p.strip() for p in args.patch.split(",") if p.strip()) if args.patch else None
+    )
+    sizes = (
+        tuple(s.strip() for s in args.sizes.split(",")) if getattr(args, "sizes", None) else None
+    )
+    return settings.override(
+        base,
+        {
+            "profile": args.profile,
+            "patches": patch_list,
+            "mode": args.mode,
+            "sizes": sizes,
+            "seconds": getattr(args, "seconds", None),
+            "threads": getattr(args, "threads", None),
+            "direction": getattr(args, "direction", None),
+            "dma_bits": getattr(args, "dma_bits", None),
+            "repeat": getattr(args, "repeat", None),
+            "boot_timeout_s": getattr(args, "boot_timeout", None),
+            "command_timeout_s": getattr(args, "command_timeout", None),
+        },
+    )
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        if args.command == "report":
+            for path in report.build(args.run_dir):
+                print(path)
+            return EXIT_OK
+        chosen = effective_settings(args)
+        progress = Progress(quiet=args.quiet)
+        if args.command == "build":
+            return commands.build(chosen, args.kernel_src, progress)
+        if args.command == "shell":
+            return commands.shell(chosen, args.kernel_src, args.variant, args.dry_run, progress)
+        return commands.bench(chosen, args.kernel_src, args.out, args.dry_run, progress)
+    except RigError as err:
+        print(err.render(), file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; QEMU stopped, partial results kept as incomplete", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+__all__ = ["UserError", "main"]

@@ -1,0 +1,109 @@
+"""What each subcommand does, on top of the pipeline."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from rig import dtb, kbuild, paths, pipeline, tools
+from rig import profile as prof
+from rig import source as src
+from rig.errors import EXIT_OK, UserError
+from rig.machine import Machine
+from rig.profile import BootFiles
+from rig.progress import Progress
+from rig.settings import Settings
+
+
+def bench(
+    settings: Settings, kernel_src: Path | None, out: Path, dry_run: bool, progress: Progress
+) -> int:
+    inputs = pipeline.resolve_inputs(settings, kernel_src, out, paths.cache_root())
+    if dry_run:
+        print_dry_run(inputs)
+        return EXIT_OK
+    run_dir = pipeline.run(inputs, progress)
+    progress.say(f"[green]done[/green]: {run_dir}")
+    print((run_dir / "summary.md").read_text())
+    return EXIT_OK
+
+
+def build(settings: Settings, kernel_src: Path | None, progress: Progress) -> int:
+    inputs = pipeline.resolve_inputs(
+        settings, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root()
+    )
+    log_dir = inputs.cache / "logs"
+    _, kernels, initrd = pipeline.prepare_kernels(inputs, progress, log_dir)
+    for kernel in kernels:
+        state = "cached" if kernel.cached else f"built in {kernel.build_seconds:.1f} s"
+        print(f"{kernel.variant}: {kernel.release} ({state}) {kernel.image}")
+    print(f"initramfs: {initrd}")
+    return EXIT_OK
+
+
+def print_dry_run(inputs: pipeline.Inputs) -> None:
+    """The QEMU command lines a run would use; nothing is built, booted or written."""
+    source = src.resolve(inputs.kernel_src, inputs.cache)
+    fragment = paths.CONFIG_FRAGMENT
+    images = {
+        v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v.patch) / "Image"
+        for v in inputs.variants
+    }
+    initrd = inputs.cache / "initramfs" / "INITRAMFS.cpio.gz"
+    dtb_path = inputs.results_root / "RUN-ID" / f"{inputs.profile.name}-{inputs.mode.name}.dtb"
+    first = next(iter(images.values()))
+    dump = prof.argv(
+        inputs.profile,
+        inputs.mode,
+        BootFiles(first, initrd),
+        qemu=tools.QEMU,
+        dump_dtb=dtb_path.with_suffix(".qemu.dtb"),
+    )
+    print("# device tree dump (then the SMMU node is edited per the profile's walk)")
+    print(shlex.join(dump))
+    for name, repeat in pipeline.schedule(
+        [v.name for v in inputs.variants], inputs.settings.repeat
+    ):
+        boot = BootFiles(images[name], initrd, dtb=dtb_path, qmp_socket=Path("QMP.sock"))
+        print(f"# boot: {name}, repeat {repeat}")
+        print(shlex.join(prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU)))
+
+
+def shell(
+    settings: Settings, kernel_src: Path | None, variant: str, dry_run: bool, progress: Progress
+) -> int:
+    patches = [] if variant == "baseline" else [variant]
+    chosen = Settings(**{**settings.__dict__, "patches": tuple(patches), "repeat": 1})
+    inputs = pipeline.resolve_inputs(chosen, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root())
+    if dry_run:
+        print_dry_run(inputs)
+        return EXIT_OK
+    if not sys.stdin.isatty():
+        raise UserError("shell needs a terminal on standard input")
+    _, kernels, initrd = pipeline.prepare_kernels(inputs, progress, inputs.cache / "logs")
+    kernel = kernels[-1]
+    with tempfile.TemporaryDirectory(prefix="smmu-rig-shell-") as tmp:
+        work = Path(tmp)
+        boot = BootFiles(kernel.image, initrd)
+        prepared = dtb.prepare(inputs.profile, inputs.mode, boot, work, tools.QEMU)
+        qmp = work / "qmp.sock"
+        boot = BootFiles(kernel.image, initrd, dtb=prepared.path, qmp_socket=qmp)
+        argv = prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU)
+        log = paths.cache_root() / "logs" / "shell-console.log"
+        with Machine(
+            argv,
+            log,
+            qmp_socket=qmp,
+            boot_timeout_s=settings.boot_timeout_s,
+            command_timeout_s=settings.command_timeout_s,
+        ) as machine:
+            release = machine.wait_ready()
+            print(f"\nbooted {release} on {inputs.profile.name}; Ctrl-] leaves (QEMU is stopped)")
+            assert machine.child is not None
+            machine.child.logfile_read = None
+            machine.child.sendline("")
+            machine.child.interact()
+        print(f"console log: {log}")
+    return EXIT_OK

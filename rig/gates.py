@@ -1,0 +1,136 @@
+"""Gates: what must be true of a booted guest before any of its numbers is accepted.
+
+Pure functions over what the guest reported (dmesg and sysfs), so they can be
+tested on captured logs. Each result carries the lines that show why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rig.profile import MachineProfile
+
+SMMUV3_FEAT_COHERENCY = 1 << 8  # ARM_SMMU_FEAT_COHERENCY in arm-smmu-v3.h
+_SMMUV3_PROBED = re.compile(
+    r"arm-smmu-v3 (\S+): ias \d+-bit, oas \d+-bit \(features 0x([0-9a-f]+)\)"
+)
+_COHACC_OVERRIDE = re.compile(
+    r"arm-smmu-v3 \S+: IDR0\.COHACC overridden by FW configuration \((\w+)\)"
+)
+_POLICY = re.compile(r"DMA domain TLB invalidation policy: (strict|lazy) mode")
+# The IOMMU core names default DMA domains "DMA" (strict) and "DMA-FQ" (lazy, flush queue).
+GROUP_TYPE = {"strict": "DMA", "lazy": "DMA-FQ"}
+
+
+@dataclass(frozen=True)
+class GuestFacts:
+    release: str
+    dmesg: str
+    iommu_group: str | None
+    group_type: str | None
+    driver: str | None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+    evidence: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _lines(dmesg: str, pattern: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in dmesg.splitlines() if re.search(pattern, line))
+
+
+def kernel_identity(facts: GuestFacts, expected_release: str) -> GateResult:
+    ok = facts.release == expected_release
+    return GateResult(
+        "kernel identity",
+        ok,
+        f"uname -r is {facts.release!r}" + ("" if ok else f", expected {expected_release!r}"),
+        (f"uname -r: {facts.release}",),
+    )
+
+
+def smmu_probed(facts: GuestFacts) -> GateResult:
+    found = _SMMUV3_PROBED.search(facts.dmesg)
+    evidence = _lines(facts.dmesg, r"arm-smmu")[:12]
+    if not found:
+        return GateResult(
+            "arm-smmu-v3 probed", False, "no arm-smmu-v3 probe line in dmesg", evidence
+        )
+    return GateResult("arm-smmu-v3 probed", True, f"{found.group(1)} probed", evidence)
+
+
+def device_in_group(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    bdf = profile.bench_device_bdf
+    evidence = _lines(facts.dmesg, rf"{re.escape(bdf)}.*iommu group")
+    evidence += (f"/sys/bus/pci/devices/{bdf}/iommu_group -> {facts.iommu_group}",)
+    ok = facts.iommu_group is not None
+    return GateResult(
+        "device in an IOMMU group",
+        ok,
+        f"{bdf} is in IOMMU group {facts.iommu_group}" if ok else f"{bdf} has no IOMMU group",
+        evidence,
+    )
+
+
+def benchmark_bound(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    ok = facts.driver == "dma_map_benchmark"
+    return GateResult(
+        "benchmark driver bound",
+        ok,
+        f"{profile.bench_device_bdf} driver is {facts.driver}",
+        (f"/sys/bus/pci/devices/{profile.bench_device_bdf}/driver -> {facts.driver}",),
+    )
+
+
+def tlb_invalidation(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    want = profile.tlb_invalidation
+    policy = _POLICY.search(facts.dmesg)
+    evidence = _lines(facts.dmesg, _POLICY.pattern)
+    evidence += (f"iommu group {facts.iommu_group} type: {facts.group_type}",)
+    problems = []
+    if not policy or policy.group(1) != want:
+        problems.append(f"policy is {policy.group(1) if policy else 'not logged'}")
+    if facts.group_type != GROUP_TYPE[want]:
+        problems.append(f"group type is {facts.group_type}, expected {GROUP_TYPE[want]}")
+    ok = not problems
+    detail = f"{want} as configured" if ok else f"expected {want}: " + "; ".join(problems)
+    return GateResult("TLB invalidation mode", ok, detail, evidence)
+
+
+def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    found = _SMMUV3_PROBED.search(facts.dmesg)
+    evidence = _lines(facts.dmesg, r"ias \d+-bit|COHACC")
+    if not found:
+        return GateResult("table walk coherency", False, "no SMMU features line in dmesg", evidence)
+    features = int(found.group(2), 16)
+    coherent = bool(features & SMMUV3_FEAT_COHERENCY)
+    want = profile.walk == "coherent"
+    override = _COHACC_OVERRIDE.search(facts.dmesg)
+    detail = (
+        f"features 0x{features:08x}: coherency bit {'set' if coherent else 'clear'}, "
+        f"so coherent_walk={str(coherent).lower()}"
+    )
+    if override:
+        detail += f"; firmware overrode IDR0.COHACC to {override.group(1)}"
+    ok = coherent == want
+    if not ok:
+        detail += f"; the profile wants a {profile.walk} walk"
+    return GateResult("table walk coherency", ok, detail, evidence)
+
+
+def check_all(
+    facts: GuestFacts, profile: MachineProfile, expected_release: str
+) -> list[GateResult]:
+    return [
+        kernel_identity(facts, expected_release),
+        smmu_probed(facts),
+        device_in_group(facts, profile),
+        benchmark_bound(facts, profile),
+        tlb_invalidation(facts, profile),
+        walk_coherency(facts, profile),
+    ]

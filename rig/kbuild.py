@@ -1,0 +1,265 @@
+"""Build the baseline and patched kernels incrementally in one tree, and cache them.
+
+A kernel is cached under a key made of the source identity, the config fragment,
+the patch contents, the toolchain and this recipe's version: a second run with
+the same inputs builds nothing. Patched variants are built right after the
+baseline in the same output tree, so only the files a patch touches recompile,
+and the source tree is returned to its original state afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from rig import kconfig, patches, tools
+from rig.errors import RunFailed
+from rig.hashing import sha256_file, sha256_json
+from rig.locking import locked
+from rig.patches import BASELINE, Patch
+from rig.progress import Progress
+from rig.source import KernelSource
+
+# Bump when the way a kernel is built changes, so old cache entries are not reused.
+RECIPE_VERSION = 1
+_COMPILED = re.compile(r"^\s+CC\s")
+_ERROR_LINE = re.compile(r"(error|Error \d|undefined reference|\*\*\*)")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    patch: Patch | None = None
+
+
+@dataclass(frozen=True)
+class BuiltKernel:
+    variant: str
+    release: str
+    image: Path
+    config: Path
+    config_sha256: str
+    key: str
+    patch_sha256: str | None
+    cached: bool
+    build_seconds: float
+    objects_compiled: int
+
+
+def kernel_key(source: KernelSource, fragment: Path, patch: Patch | None) -> str:
+    return sha256_json(
+        {
+            "source": source.identity,
+            "fragment_sha256": sha256_file(fragment),
+            "patch_sha256": patch.sha256 if patch else None,
+            "toolchain": tools.toolchain_version(),
+            "recipe": RECIPE_VERSION,
+        }
+    )
+
+
+def local_version(variant: str, key: str) -> str:
+    """What `uname -r` carries after the kernel version: the variant and its cache key."""
+    return f"-rig-{variant}-{key[:8]}"
+
+
+class KernelBuilder:
+    def __init__(
+        self,
+        source: KernelSource,
+        cache: Path,
+        fragment: Path,
+        progress: Progress,
+        *,
+        log_dir: Path,
+        jobs: int | None = None,
+    ) -> None:
+        self.source = source
+        self.cache = cache
+        self.fragment = fragment
+        self.progress = progress
+        self.log_dir = log_dir
+        self.jobs = jobs or os.cpu_count() or 1
+        self.build_dir = cache / "build" / source.key[:16]
+        self.marker = self.build_dir / ".rig-applied-patch"
+
+    def entry_dir(self, key: str) -> Path:
+        return self.cache / "kernels" / key
+
+    def build(self, variants: list[Variant]) -> list[BuiltKernel]:
+        keys = {v.name: kernel_key(self.source, self.fragment, v.patch) for v in variants}
+        todo = [v for v in variants if not (self.entry_dir(keys[v.name]) / "meta.json").exists()]
+        if todo:
+            self.build_dir.mkdir(parents=True, exist_ok=True)
+            lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
+            with locked(lock, "the kernel tree"):
+                patches.repair(self.source.tree, self.marker)
+                for variant in todo:
+                    if variant.patch is not None:
+                        patches.check_applies(variant.patch, self.source.tree)
+                self._configure()
+                # Baseline first: patched variants then rebuild only what their patch touches.
+                for variant in sorted(todo, key=lambda v: v.patch is not None):
+                    key = keys[variant.name]
+                    if (self.entry_dir(key) / "meta.json").exists():
+                        continue  # another rig process built it while we waited
+                    self._build_variant(variant, key)
+        return [self._load(v, keys[v.name], cached=v not in todo) for v in variants]
+
+    def headers(self) -> Path:
+        """The tree's UAPI headers (make headers_install), for building guest tools."""
+        include = self.build_dir / "usr" / "include"
+        stamp = self.build_dir / ".rig-headers-stamp"
+        if not stamp.exists():
+            self.build_dir.mkdir(parents=True, exist_ok=True)
+            lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
+            with locked(lock, "the kernel tree"), self.progress.phase("kernel headers"):
+                patches.repair(self.source.tree, self.marker)
+                self._make(["headers_install"], "headers_install", self.log_dir / "headers.log")
+                stamp.write_text("ok\n")
+        return include
+
+    def _make(self, args: list[str], label: str, log: Path) -> int:
+        """Run make in the output tree, streaming to ``log``; return objects compiled."""
+        cmd = [
+            "make",
+            "-C",
+            str(self.source.tree),
+            f"O={self.build_dir}",
+            "ARCH=arm64",
+            f"CROSS_COMPILE={tools.CROSS_COMPILE}",
+            *args,
+        ]
+        compiled = 0
+        tail: deque[str] = deque(maxlen=400)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as handle:
+            handle.write("$ " + " ".join(cmd) + "\n")
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                handle.write(line)
+                tail.append(line.rstrip("\n"))
+                if _COMPILED.match(line):
+                    compiled += 1
+                    self.progress.update(f"{label}: {compiled} files compiled ({line.split()[-1]})")
+            code = proc.wait()
+        if code != 0:
+            errors = [line for line in tail if _ERROR_LINE.search(line)]
+            excerpt = "\n".join((errors or list(tail))[-40:])
+            raise RunFailed(
+                f"{label} failed (make exit code {code})", excerpt=excerpt, log_path=str(log)
+            )
+        return compiled
+
+    def _configure(self) -> None:
+        config = self.build_dir / ".config"
+        stamp = self.build_dir / ".rig-config-stamp"
+        want = sha256_json({"fragment": sha256_file(self.fragment), "recipe": RECIPE_VERSION})
+        log = self.log_dir / "kernel-config.log"
+        if not config.exists() or not stamp.exists() or stamp.read_text() != want:
+            with self.progress.phase("kernel config"):
+                self._make(
+                    ["allnoconfig", f"KCONFIG_ALLCONFIG={self.fragment}"], "allnoconfig", log
+                )
+                self._make(["olddefconfig"], "olddefconfig", log)
+                stamp.write_text(want)
+        kconfig.verify(self.fragment, config)
+
+    def _build_variant(self, variant: Variant, key: str) -> None:
+        localversion = f"LOCALVERSION={local_version(variant.name, key)}"
+        log = self.log_dir / f"build-{variant.name}.log"
+        log.unlink(missing_ok=True)
+        with self.progress.phase(f"kernel build ({variant.name})"):
+            start = time.monotonic()
+            if variant.patch is None:
+                compiled = self._make([localversion, f"-j{self.jobs}", "Image"], variant.name, log)
+            else:
+                with patches.applied(variant.patch, self.source.tree, self.marker):
+                    compiled = self._make(
+                        [localversion, f"-j{self.jobs}", "Image"], variant.name, log
+                    )
+            seconds = time.monotonic() - start
+            release = (
+                subprocess.run(
+                    [
+                        "make",
+                        "-s",
+                        "-C",
+                        str(self.source.tree),
+                        f"O={self.build_dir}",
+                        "ARCH=arm64",
+                        localversion,
+                        "kernelrelease",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            self._store(variant, key, release, seconds, compiled)
+        self.progress.say(f"    {variant.name}: {release}, {compiled} files compiled")
+
+    def _store(
+        self, variant: Variant, key: str, release: str, seconds: float, compiled: int
+    ) -> None:
+        """Copy the Image into the cache atomically: a half-written entry never looks done."""
+        dest = self.entry_dir(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".new-") as tmp:
+            staging = Path(tmp)
+            shutil.copy2(self.build_dir / "arch" / "arm64" / "boot" / "Image", staging / "Image")
+            shutil.copy2(self.build_dir / ".config", staging / "config")
+            meta = {
+                "variant": variant.name,
+                "release": release,
+                "key": key,
+                "patch": variant.patch.name if variant.patch else None,
+                "patch_sha256": variant.patch.sha256 if variant.patch else None,
+                "source": self.source.identity,
+                "toolchain": tools.toolchain_version(),
+                "build_seconds": round(seconds, 2),
+                "objects_compiled": compiled,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+            if dest.exists():
+                shutil.rmtree(dest)
+            staging.rename(dest)
+            staging.mkdir()  # TemporaryDirectory removes what it created
+
+    def _load(self, variant: Variant, key: str, *, cached: bool) -> BuiltKernel:
+        entry = self.entry_dir(key)
+        meta = json.loads((entry / "meta.json").read_text())
+        return BuiltKernel(
+            variant=variant.name,
+            release=meta["release"],
+            image=entry / "Image",
+            config=entry / "config",
+            config_sha256=sha256_file(entry / "config"),
+            key=key,
+            patch_sha256=meta["patch_sha256"],
+            cached=cached,
+            build_seconds=meta["build_seconds"],
+            objects_compiled=meta["objects_compiled"],
+        )
+
+
+def variants_for(patch_names: list[str]) -> list[Variant]:
+    """The baseline plus one variant per patch, in that order."""
+    chosen = [Variant(BASELINE)]
+    for name in patch_names:
+        chosen.append(Variant(name, patches.load(name)))
+    return chosen

@@ -1,0 +1,161 @@
+"""Kernel patches from kernel-patches/: find, check, apply and revert them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rig import paths
+from rig.errors import RunFailed, UserError
+from rig.hashing import sha256_file
+
+BASELINE = "baseline"
+_HUNK_FAILED = re.compile(r"Hunk #(\d+) FAILED at (\d+)")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    path: Path
+    sha256: str
+
+    @property
+    def files(self) -> list[str]:
+        return [
+            line[6:].split("\t")[0].strip()
+            for line in self.path.read_text(errors="replace").splitlines()
+            if line.startswith("+++ b/")
+        ]
+
+
+def available(patch_dir: Path = paths.KERNEL_PATCHES) -> list[str]:
+    return sorted(p.stem for p in patch_dir.glob("*.patch"))
+
+
+def load(name: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
+    """A patch by name (kernel-patches/NAME.patch) or by path to a .patch file."""
+    candidate = Path(name)
+    if candidate.suffix == ".patch" and candidate.is_file():
+        path = candidate.resolve()
+    else:
+        path = patch_dir / f"{name}.patch"
+        if not path.is_file():
+            known = ", ".join(available(patch_dir))
+            raise UserError(
+                f"unknown patch {name!r}; expected one of: {known}, or a path to a .patch file"
+            )
+    stem = path.stem
+    if stem == BASELINE or not _NAME_RE.match(stem):
+        raise UserError(
+            f"patch {path.name}: name {stem!r} cannot label a variant; "
+            "use lower-case letters, digits and '-', and not 'baseline'"
+        )
+    patch = Patch(name=stem, path=path, sha256=sha256_file(path))
+    if not patch.files:
+        raise UserError(f"patch {path}: no '+++ b/FILE' lines; expected a unified diff (-p1)")
+    return patch
+
+
+def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    with patch.path.open() as stdin:
+        return subprocess.run(
+            [
+                "patch",
+                "-p1",
+                "--batch",
+                "--forward",
+                "--no-backup-if-mismatch",
+                "-d",
+                str(tree),
+                *extra,
+            ],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+def failing_hunks(patch: Patch, patch_output: str) -> str:
+    """The text of each hunk `patch` reported as FAILED, with patch's own words first."""
+    wanted = {int(number) for number, _ in _HUNK_FAILED.findall(patch_output)}
+    lines = patch.path.read_text(errors="replace").splitlines()
+    shown: list[str] = []
+    hunk_number = 0
+    current_file = ""
+    keep = False
+    for line in lines:
+        if line.startswith("+++ b/"):
+            current_file = line[6:].split("\t")[0]
+            hunk_number = 0
+            keep = False
+            continue
+        if line.startswith("@@"):
+            hunk_number += 1
+            keep = hunk_number in wanted
+            if keep:
+                shown.append(f"{current_file}, hunk #{hunk_number}:")
+        elif line.startswith(("--- ", "diff ")):
+            keep = False
+        if keep:
+            shown.append(line)
+    return "\n".join([patch_output.strip(), "", *shown])
+
+
+def check_applies(patch: Patch, tree: Path) -> None:
+    result = _run_patch(patch, tree, "--dry-run")
+    if result.returncode != 0:
+        raise UserError(
+            f"patch {patch.name} ({patch.path.name}) does not apply to {tree.name}; "
+            "the tree was not changed",
+            excerpt=failing_hunks(patch, result.stdout + result.stderr),
+        )
+
+
+@contextmanager
+def applied(patch: Patch, tree: Path, marker: Path) -> Iterator[None]:
+    """Apply ``patch`` for the duration; the tree is reverted on the way out, whatever happens.
+
+    ``marker`` keeps a copy of the applied patch so that a run killed outright is
+    repaired by the next one (see ``repair``), even if the patch file changed since.
+    """
+    check_applies(patch, tree)
+    marker.write_text(patch.path.read_text())
+    result = _run_patch(patch, tree)
+    if result.returncode != 0:
+        marker.unlink()
+        raise RunFailed(f"patch {patch.name} failed to apply", excerpt=result.stdout)
+    try:
+        yield
+    finally:
+        _revert(marker, tree)
+        marker.unlink(missing_ok=True)
+
+
+def _revert(patch_path: Path, tree: Path) -> None:
+    with patch_path.open() as stdin:
+        result = subprocess.run(
+            ["patch", "-p1", "-R", "--batch", "--no-backup-if-mismatch", "-d", str(tree)],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise RunFailed(
+            f"could not revert the patch in {patch_path} from {tree}; the tree needs a manual look",
+            excerpt=result.stdout + result.stderr,
+        )
+
+
+def repair(tree: Path, marker: Path) -> None:
+    """Revert a patch a killed run left applied."""
+    if marker.exists():
+        print(f"reverting the patch an interrupted run left applied ({marker})", flush=True)
+        _revert(marker, tree)
+        marker.unlink()

@@ -1,0 +1,136 @@
+"""Install what the rig needs from Debian, or say exactly what is missing.
+
+Runs with the system Python before the virtualenv exists, so: standard library only.
+Usage: ``python3 -m rig.prereqs [--check]``. Exit 0 when everything is present,
+2 when something is missing and cannot be installed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rig.paths import cache_root
+
+# Host packages, and why each is needed.
+APT_PACKAGES: dict[str, str] = {
+    "qemu-system-arm": "qemu-system-aarch64, the emulator",
+    "gcc-aarch64-linux-gnu": "cross compiler for the kernel and the guest tool",
+    "libc6-dev-arm64-cross": "static libc for the guest's dma_map_benchmark",
+    "linux-source-6.1": "the default kernel tree",
+    "device-tree-compiler": "dtc, used by the kernel build",
+    "flex": "kernel build (kconfig)",
+    "bison": "kernel build (kconfig)",
+    "bc": "kernel build",
+    "libssl-dev": "kernel build host tools",
+    "libelf-dev": "kernel build host tools",
+    "cpio": "kernel build",
+    "xz-utils": "unpacking the kernel source tarball",
+    "make": "the kernel build",
+    "gcc": "host tools (gen_init_cpio, kconfig)",
+    "patch": "applying kernel patches",
+    "python3-venv": "the rig's virtualenv",
+}
+BUSYBOX_PACKAGE = "busybox-static:arm64"
+
+
+def busybox_deb_dir() -> Path:
+    return cache_root() / "debs"
+
+
+def find_busybox_deb() -> Path | None:
+    found = sorted(busybox_deb_dir().glob("busybox-static_*_arm64.deb"))
+    return found[-1] if found else None
+
+
+def missing_apt_packages() -> list[str]:
+    if shutil.which("dpkg-query") is None:
+        return list(APT_PACKAGES)
+    missing = []
+    for name in APT_PACKAGES:
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f=${db:Status-Status}", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.stdout.strip() != "installed":
+            missing.append(name)
+    return missing
+
+
+def can_install() -> tuple[bool, str]:
+    if not Path("/etc/debian_version").exists() or shutil.which("apt-get") is None:
+        return False, "this is not a Debian system with apt-get"
+    if os.geteuid() != 0:
+        return False, "installing needs root (run as root, or install the list above yourself)"
+    return True, ""
+
+
+def run(cmd: list[str]) -> None:
+    print("+", " ".join(cmd), flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(cmd, check=True, env=env)
+
+
+def install(apt_missing: list[str], need_busybox: bool) -> None:
+    updated = False
+    if apt_missing:
+        run(["apt-get", "update", "-q"])
+        updated = True
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *apt_missing])
+    if need_busybox:
+        arches = subprocess.run(
+            ["dpkg", "--print-foreign-architectures"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        if "arm64" not in arches:
+            run(["dpkg", "--add-architecture", "arm64"])
+            updated = False
+        if not updated:
+            run(["apt-get", "update", "-q"])
+        target = busybox_deb_dir()
+        target.mkdir(parents=True, exist_ok=True)
+        print(f"+ (cd {target} && apt-get download {BUSYBOX_PACKAGE})", flush=True)
+        subprocess.run(["apt-get", "download", "-q", BUSYBOX_PACKAGE], cwd=target, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m rig.prereqs", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="only report, never install")
+    args = parser.parse_args(argv)
+
+    apt_missing = missing_apt_packages()
+    need_busybox = find_busybox_deb() is None
+    if not apt_missing and not need_busybox:
+        print("prereqs: all host packages present")
+        return 0
+
+    wanted = [f"  apt package {name}: {APT_PACKAGES[name]}" for name in apt_missing]
+    if need_busybox:
+        wanted.append(
+            f"  {BUSYBOX_PACKAGE} (.deb downloaded into {busybox_deb_dir()}): the guest's userland"
+        )
+    ok, why = can_install()
+    if args.check or not ok:
+        print("prereqs: missing:\n" + "\n".join(wanted), file=sys.stderr)
+        if not args.check:
+            print(f"prereqs: cannot install: {why}", file=sys.stderr)
+        return 2
+    print("prereqs: installing:\n" + "\n".join(wanted), flush=True)
+    try:
+        install(apt_missing, need_busybox)
+    except subprocess.CalledProcessError as err:
+        print(
+            f"prereqs: install step failed ({err}); still missing:\n" + "\n".join(wanted),
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

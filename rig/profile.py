@@ -1,0 +1,143 @@
+"""Machine profiles (qemu-configs/*.yaml) and timing modes, and the QEMU argv they make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rig import paths, schema
+from rig.errors import UserError
+
+Walk = Literal["coherent", "noncoherent"]
+Invalidation = Literal["strict", "lazy"]
+
+
+@dataclass(frozen=True)
+class MachineProfile:
+    name: str
+    description: str
+    machine: str
+    iommu: str
+    cpu: str
+    memory_mb: int
+    # noncoherent: the dumped DTB loses `dma-coherent` on the SMMU node, so Linux
+    # cleans every page-table write to the point of coherency (dma_sync_single_for_device).
+    walk: Walk
+    tlb_invalidation: Invalidation
+    smmu_compatible: str
+    bench_device: str
+    bench_device_bdf: str
+    extra_cmdline: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.memory_mb < 256:
+            raise UserError(f"profile {self.name}: key 'memory_mb' must be at least 256")
+
+
+@dataclass(frozen=True)
+class TimingMode:
+    name: str
+    smp: int
+    # icount: guest time counts instructions (2**shift ns each), so a boot repeats
+    # to within a few percent; absolute figures are not real time, only ratios are.
+    icount_shift: int | None
+    description: str
+
+
+MODES: dict[str, TimingMode] = {
+    # One vCPU: with two, icount's round-robin lets the idle vCPU's instructions leak
+    # into the measured interval (phantom regressions of 20-40% at 2M/4M).
+    "icount": TimingMode(
+        "icount", smp=1, icount_shift=4, description="-icount shift=4: instruction-counted time"
+    ),
+    "wallclock": TimingMode(
+        "wallclock", smp=1, icount_shift=None, description="plain TCG, host wall-clock time"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BootFiles:
+    """What one boot needs besides the machine: files and the kernel command line."""
+
+    kernel: Path
+    initrd: Path
+    dtb: Path | None = None
+    qmp_socket: Path | None = None
+    cmdline: tuple[str, ...] = field(default_factory=tuple)
+
+
+def mode_by_name(name: str) -> TimingMode:
+    try:
+        return MODES[name]
+    except KeyError:
+        raise UserError(
+            f"unknown mode {name!r}; expected one of: {', '.join(sorted(MODES))}"
+        ) from None
+
+
+def available_profiles(config_dir: Path = paths.QEMU_CONFIGS) -> list[str]:
+    return sorted(p.stem for p in config_dir.glob("*.yaml"))
+
+
+def load_profile(name: str, config_dir: Path = paths.QEMU_CONFIGS) -> MachineProfile:
+    path = config_dir / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_profiles(config_dir)) or "(none)"
+        raise UserError(
+            f"unknown profile {name!r} (no {path.name} in qemu-configs/); known: {known}"
+        )
+    return load_profile_file(path)
+
+
+def load_profile_file(path: Path) -> MachineProfile:
+    data = schema.read_yaml_mapping(path)
+    return schema.build(MachineProfile, data, str(path), name=path.stem)
+
+
+def machine_option(profile: MachineProfile, dump_dtb: Path | None = None) -> str:
+    option = f"{profile.machine},iommu={profile.iommu}"
+    if dump_dtb is not None:
+        option += f",dumpdtb={dump_dtb}"
+    return option
+
+
+def kernel_cmdline(profile: MachineProfile, extra: tuple[str, ...] = ()) -> str:
+    strict = "1" if profile.tlb_invalidation == "strict" else "0"
+    words = ["console=ttyAMA0", "panic=-1", f"iommu.strict={strict}"]
+    return " ".join([*words, *profile.extra_cmdline, *extra])
+
+
+def argv(
+    profile: MachineProfile,
+    mode: TimingMode,
+    boot: BootFiles,
+    *,
+    qemu: str = "qemu-system-aarch64",
+    dump_dtb: Path | None = None,
+) -> list[str]:
+    """The full QEMU command line. Pure: same inputs, same list."""
+    args = [
+        qemu,
+        "-machine",
+        machine_option(profile, dump_dtb),
+        "-cpu",
+        profile.cpu,
+        "-m",
+        str(profile.memory_mb),
+        "-smp",
+        str(mode.smp),
+    ]
+    if mode.icount_shift is not None:
+        args += ["-icount", f"shift={mode.icount_shift},align=off,sleep=off"]
+    # -nic none: without it QEMU 7.2 stops, failing to find romfile "efi-virtio.rom".
+    args += ["-nographic", "-no-reboot", "-nic", "none"]
+    args += ["-kernel", str(boot.kernel), "-initrd", str(boot.initrd)]
+    args += ["-append", kernel_cmdline(profile, boot.cmdline)]
+    if boot.dtb is not None:
+        args += ["-dtb", str(boot.dtb)]
+    args += ["-device", profile.bench_device]
+    if boot.qmp_socket is not None:
+        args += ["-qmp", f"unix:{boot.qmp_socket},server=on,wait=off"]
+    return args

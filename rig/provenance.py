@@ -1,0 +1,83 @@
+"""run.json: what produced a run's numbers, so a reader can check every claim in it."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rig import __version__, paths, records, tools
+from rig.hashing import sha256_file
+
+if TYPE_CHECKING:
+    from rig.pipeline import RunState
+
+
+def _boots(state: RunState) -> list[dict[str, Any]]:
+    finished = {result.spec.order: result for result in state.boots}
+    described = []
+    for spec in state.specs:
+        result = finished.get(spec.order)
+        described.append(
+            {
+                "order": spec.order,
+                "variant": spec.variant,
+                "repeat": spec.repeat,
+                "expected_release": spec.expected_release,
+                "argv": spec.argv,
+                "console_log": str(Path(spec.console_log.parent.name) / spec.console_log.name),
+                "boot_to_ready_s": round(result.boot_seconds, 3) if result else None,
+                "gates": [dataclasses.asdict(g) for g in result.gates] if result else None,
+            }
+        )
+    return described
+
+
+def describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
+    inputs = state.inputs
+    source = state.source
+    return {
+        "schema_version": records.SCHEMA_VERSION,
+        "rig_version": __version__,
+        "run_id": state.run_id,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": sys.argv,
+        "settings": dataclasses.asdict(inputs.settings),
+        "profile": dataclasses.asdict(inputs.profile),
+        "mode": dataclasses.asdict(inputs.mode),
+        "kernel": {
+            "version": source.kernel_version if source else None,
+            "source": source.identity if source else None,
+            "config_fragment_sha256": sha256_file(paths.CONFIG_FRAGMENT),
+            "toolchain": tools.toolchain_version(),
+        },
+        "variants": [
+            {
+                "name": k.variant,
+                "release": k.release,
+                "patch_sha256": k.patch_sha256,
+                "config_sha256": k.config_sha256,
+                "cache_key": k.key,
+                "cached": k.cached,
+                "build_seconds": k.build_seconds,
+                "objects_compiled": k.objects_compiled,
+            }
+            for k in state.kernels
+        ],
+        "qemu": {
+            "version": tools.qemu_version(),
+            "dtb_smmu_node": state.dtb.smmu_node if state.dtb else None,
+            "dtb_edits": list(state.dtb.edits) if state.dtb else [],
+        },
+        "boots": _boots(state),
+        "phase_seconds": {name: round(value, 2) for name, value in timings.items()},
+        "host": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+    }

@@ -1,0 +1,95 @@
+"""Raw results on disk: results.csv (one row per variant x size x boot) and run.json.
+
+These are the record; summaries and plots are always rebuilt from them. A run is
+written into a hidden folder and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+CSV_COLUMNS = (
+    "variant",
+    "kernel_release",
+    "profile",
+    "mode",
+    "size_bytes",
+    "repeat",
+    "boot_order",
+    "threads",
+    "seconds",
+    "direction",
+    "dma_bits",
+    "map_us",
+    "map_stddev_us",
+    "unmap_us",
+    "unmap_stddev_us",
+)
+INCOMPLETE_MARKER = "INCOMPLETE"
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="raise")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+
+
+def write_json(value: Any, path: Path) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+    partial.replace(path)
+
+
+def new_run_id(profile: str, mode: str) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{profile}-{mode}"
+
+
+@dataclass
+class RunDir:
+    """A run's folder: hidden while in progress, renamed when it completes or fails."""
+
+    results_root: Path
+    run_id: str
+
+    def __post_init__(self) -> None:
+        self.results_root.mkdir(parents=True, exist_ok=True)
+        self.path = self.results_root / f".in-progress-{self.run_id}-{os.getpid()}"
+        self.path.mkdir()
+
+    @property
+    def final_path(self) -> Path:
+        return self.results_root / self.run_id
+
+    def complete(self) -> Path:
+        target = self.final_path
+        self.path.rename(target)
+        self.path = target
+        self._point_latest(target)
+        return target
+
+    def abandon(self, reason: str) -> Path:
+        """Keep what was written, labelled incomplete; `latest` is left alone."""
+        (self.path / INCOMPLETE_MARKER).write_text(reason.rstrip() + "\n")
+        target = self.results_root / f"{self.run_id}.incomplete"
+        if target.exists():
+            shutil.rmtree(target)
+        self.path.rename(target)
+        self.path = target
+        return target
+
+    def _point_latest(self, target: Path) -> None:
+        latest = self.results_root / "latest"
+        temporary = self.results_root / f".latest-{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(target.name)
+        temporary.replace(latest)

@@ -1,0 +1,76 @@
+"""Sweep settings: bench.yaml (or --config FILE), then command-line overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rig import schema
+from rig.benchmark import Direction
+from rig.errors import UserError
+from rig.profile import MODES
+from rig.sizes import parse_sizes
+
+DEFAULT_SIZES = ("4K", "64K", "128K", "256K", "512K", "1M", "2M", "4M")
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str = "smmuv3-noncoherent"
+    patches: tuple[str, ...] = ("final",)
+    mode: str = "icount"
+    sizes: tuple[str, ...] = DEFAULT_SIZES
+    threads: int = 1
+    seconds: int = 1
+    direction: Direction = "BIDIRECTIONAL"
+    dma_bits: int = 32
+    repeat: int = 3
+    boot_timeout_s: float = 60.0
+    command_timeout_s: float = 120.0
+
+    @property
+    def size_bytes(self) -> tuple[int, ...]:
+        return parse_sizes(list(self.sizes))
+
+
+# (low, high) bounds, inclusive, and where they come from.
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "threads": (1, 64, "dma_map_benchmark threads"),
+    "seconds": (1, 300, "dma_map_benchmark allows 1..300"),
+    "dma_bits": (20, 64, "dma_map_benchmark allows 20..64"),
+    "repeat": (1, 100, "boots per variant"),
+    "boot_timeout_s": (1, 3600, "seconds"),
+    "command_timeout_s": (1, 3600, "seconds"),
+}
+
+
+def validate(settings: Settings, source: str) -> Settings:
+    for name, (low, high, why) in _RANGES.items():
+        value = getattr(settings, name)
+        if not low <= value <= high:
+            raise UserError(
+                f"{source}: {name}={value} is out of range; expected {low:g}..{high:g} ({why})"
+            )
+    if settings.mode not in MODES:
+        raise UserError(
+            f"{source}: mode={settings.mode!r} is unknown; expected one of: {', '.join(MODES)}"
+        )
+    parse_sizes(list(settings.sizes), where=f"{source}: sizes")
+    return settings
+
+
+def load(path: Path) -> Settings:
+    data = schema.read_yaml_mapping(path)
+    if isinstance(data.get("sizes"), str):
+        data["sizes"] = [item.strip() for item in data["sizes"].split(",")]
+    if "sizes" in data and isinstance(data["sizes"], list):
+        data["sizes"] = [str(item) for item in data["sizes"]]
+    return validate(schema.build(Settings, data, str(path)), str(path))
+
+
+def override(settings: Settings, changes: dict[str, Any]) -> Settings:
+    """Command-line values win over the file's; None means 'not given'."""
+    given = {key: value for key, value in changes.items() if value is not None}
+    return validate(dataclasses.replace(settings, **given), "command line")
