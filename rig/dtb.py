@@ -78,6 +78,7 @@ def prepare(
             excerpt=" ".join(cmd) + "\n" + result.stderr + result.stdout,
         )
     blob, smmu_node, edits = apply_walk(raw.read_bytes(), profile)
+    raw.unlink()  # QEMU pads its dump to 1 MiB; the edits are recorded instead
     edited = out_dir / f"{profile.name}-{mode.name}.dtb"
     edited.write_bytes(blob)
     return PreparedDtb(path=edited, smmu_node=smmu_node, edits=edits)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rig import kconfig, patches, tools
-from rig.errors import RunFailed
+from rig.errors import RunFailed, UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
 from rig.patches import BASELINE, Patch
@@ -261,5 +261,8 @@ def variants_for(patch_names: list[str]) -> list[Variant]:
     """The baseline plus one variant per patch, in that order."""
     chosen = [Variant(BASELINE)]
     for name in patch_names:
-        chosen.append(Variant(name, patches.load(name)))
+        patch = patches.load(name)
+        if any(v.name == patch.name for v in chosen):
+            raise UserError(f"patch {name!r}: a variant named {patch.name!r} is already in the run")
+        chosen.append(Variant(patch.name, patch))
     return chosen

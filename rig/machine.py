@@ -97,33 +97,34 @@ class Machine:
         status = self.child.exitstatus
         return int(status) if status is not None else self.child.signalstatus
 
-    def _qmp_quit(self) -> None:
+    def _qmp_quit(self) -> bool:
+        """Ask QEMU to quit over QMP; False if there was no monitor to ask."""
         if self.qmp_socket is None or not self.qmp_socket.exists():
-            return
+            return False
         qmp = QEMUMonitorProtocol(str(self.qmp_socket))
         try:
             qmp.connect(negotiate=True)
             qmp.settimeout(3.0)
             qmp.cmd("quit")
         except Exception:
-            pass
+            return False  # no answer: escalate to signals
         finally:
             with contextlib.suppress(Exception):
                 qmp.close()
+        return True
 
     def stop(self) -> None:
         child = self.child
         try:
-            if child is not None and child.isalive():
-                self._qmp_quit()
+            if child is not None and child.isalive() and self._qmp_quit():
                 deadline = time.monotonic() + 5
                 while child.isalive() and time.monotonic() < deadline:
                     with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
                         child.read_nonblocking(size=4096, timeout=0.2)
-                if child.isalive():
-                    child.terminate(force=False)
-                if child.isalive():
-                    child.terminate(force=True)
+            if child is not None and child.isalive():
+                child.terminate(force=False)
+            if child is not None and child.isalive():
+                child.terminate(force=True)
             if child is not None:
                 with contextlib.suppress(Exception):
                     child.close(force=True)

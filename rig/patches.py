@@ -69,6 +69,9 @@ def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedPro
                 "-p1",
                 "--batch",
                 "--forward",
+                # Exact context only, as with git apply: GNU patch's default fuzz would
+                # apply a stale hunk somewhere near and build a kernel nobody wrote.
+                "--fuzz=0",
                 "--no-backup-if-mismatch",
                 "-d",
                 str(tree),

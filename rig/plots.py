@@ -66,6 +66,10 @@ def improvement_plot(frame: pd.DataFrame, path: Path) -> None:
         axis.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(labels))])
         axis.set_xticklabels(labels)
         axis.axhline(0, color="black", linewidth=0.8)
+        # At least +-5% on the axis, so a fraction of a percent does not look like a result.
+        values = table[[f"improvement_pct:{name}" for name in names]].to_numpy()
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        axis.set_ylim(min(-5.0, low * 1.2), max(5.0, high * 1.2))
         axis.set_xlabel("buffer size")
         axis.set_ylabel("% improvement over baseline (median)")
         axis.set_title(f"{title}: % improvement vs size")

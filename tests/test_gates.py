@@ -1,0 +1,74 @@
+"""Gates over a real captured dmesg from the smmuv3-noncoherent profile."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from rig import gates
+from rig import profile as prof
+
+RELEASE = "6.1.192-rig-baseline-c54a219d"
+
+
+def facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
+    base = gates.GuestFacts(
+        release=RELEASE,
+        dmesg=(data_dir / "dmesg-smmuv3-noncoherent.txt").read_text(),
+        iommu_group="0",
+        group_type="DMA",
+        driver="dma_map_benchmark",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def by_name(results: list[gates.GateResult]) -> dict[str, gates.GateResult]:
+    return {r.name: r for r in results}
+
+
+def test_noncoherent_boot_passes_every_gate(data_dir: Path) -> None:
+    results = gates.check_all(facts(data_dir), prof.load_profile("smmuv3-noncoherent"), RELEASE)
+    assert all(r.passed for r in results), [r for r in results if not r.passed]
+    walk = by_name(results)["table walk coherency"]
+    assert "0x00008205" in walk.detail and "coherency bit clear" in walk.detail
+
+
+def test_the_same_log_fails_the_coherent_profile_with_evidence(data_dir: Path) -> None:
+    results = by_name(
+        gates.check_all(facts(data_dir), prof.load_profile("smmuv3-coherent"), RELEASE)
+    )
+    walk = results["table walk coherency"]
+    assert not walk.passed
+    assert any("features 0x00008205" in line for line in walk.evidence)
+
+
+def test_wrong_kernel_fails_identity(data_dir: Path) -> None:
+    results = by_name(
+        gates.check_all(
+            facts(data_dir, release="6.1.192-other"),
+            prof.load_profile("smmuv3-noncoherent"),
+            RELEASE,
+        )
+    )
+    assert not results["kernel identity"].passed
+
+
+def test_no_smmu_no_group_no_driver(data_dir: Path) -> None:
+    bare = facts(data_dir, dmesg="Booting Linux\n", iommu_group=None, group_type=None, driver=None)
+    results = by_name(gates.check_all(bare, prof.load_profile("smmuv3-noncoherent"), RELEASE))
+    for name in (
+        "arm-smmu-v3 probed",
+        "device in an IOMMU group",
+        "benchmark driver bound",
+        "TLB invalidation mode",
+        "table walk coherency",
+    ):
+        assert not results[name].passed, name
+
+
+def test_lazy_domain_fails_a_strict_profile(data_dir: Path) -> None:
+    lazy = facts(data_dir, group_type="DMA-FQ")
+    results = by_name(gates.check_all(lazy, prof.load_profile("smmuv3-noncoherent"), RELEASE))
+    gate = results["TLB invalidation mode"]
+    assert not gate.passed
+    assert "DMA-FQ" in gate.detail

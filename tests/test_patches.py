@@ -1,0 +1,96 @@
+"""Patches against a small real tree with GNU patch: failing hunks named, tree untouched."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rig import patches
+from rig.errors import UserError
+
+ORIGINAL = "".join(f"line {n}\n" for n in range(1, 21))
+GOOD = """--- a/src/file.c
++++ b/src/file.c
+@@ -2,3 +2,3 @@
+ line 2
+-line 3
++line three
+ line 4
+"""
+BAD = """--- a/src/file.c
++++ b/src/file.c
+@@ -2,3 +2,3 @@
+ line 2
+-line 3
++line three
+ line 4
+@@ -15,3 +15,3 @@
+ line 15
+-line sixteen
++line 16 changed
+ line 17
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "file.c").write_text(ORIGINAL)
+    return root
+
+
+def make_patch(tmp_path: Path, name: str, text: str) -> patches.Patch:
+    path = tmp_path / f"{name}.patch"
+    path.write_text(text)
+    return patches.load(str(path))
+
+
+def test_failing_hunk_is_named_and_tree_is_untouched(tmp_path: Path, tree: Path) -> None:
+    bad = make_patch(tmp_path, "broken", BAD)
+    with pytest.raises(UserError) as caught:
+        patches.check_applies(bad, tree)
+    assert "broken" in caught.value.message
+    assert "Hunk #2 FAILED" in caught.value.excerpt
+    assert "-line sixteen" in caught.value.excerpt  # the hunk's own text
+    assert "-line 3" not in caught.value.excerpt  # hunk 1 applied fine
+    assert (tree / "src" / "file.c").read_text() == ORIGINAL
+
+
+def test_applied_is_reverted_even_on_error(tmp_path: Path, tree: Path) -> None:
+    good = make_patch(tmp_path, "good", GOOD)
+    marker = tmp_path / "marker"
+    with pytest.raises(RuntimeError), patches.applied(good, tree, marker):
+        assert "line three" in (tree / "src" / "file.c").read_text()
+        assert marker.exists()
+        raise RuntimeError("build failed")
+    assert (tree / "src" / "file.c").read_text() == ORIGINAL
+    assert not marker.exists()
+
+
+def test_repair_reverts_what_a_killed_run_left(tmp_path: Path, tree: Path) -> None:
+    marker = tmp_path / "marker"
+    # What a run killed inside patches.applied() leaves: the patch in the tree and
+    # its copy in the marker (the patch file itself may have changed since).
+    marker.write_text(GOOD)
+    subprocess.run(
+        ["patch", "-p1", "-d", str(tree)], input=GOOD, text=True, check=True, capture_output=True
+    )
+    assert "line three" in (tree / "src" / "file.c").read_text()
+    patches.repair(tree, marker)
+    assert (tree / "src" / "file.c").read_text() == ORIGINAL
+    assert not marker.exists()
+
+
+def test_shipped_patches_are_known() -> None:
+    assert {"final", "rfc"} <= set(patches.available())
+    for name in ("final", "rfc"):
+        assert patches.load(name).files == ["drivers/iommu/io-pgtable-arm.c"]
+
+
+def test_unknown_patch_lists_the_known_ones() -> None:
+    with pytest.raises(UserError) as caught:
+        patches.load("fastest")
+    assert "final" in caught.value.message and "rfc" in caught.value.message

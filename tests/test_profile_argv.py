@@ -1,0 +1,63 @@
+"""QEMU command lines against golden files. UPDATE_GOLDEN=1 rewrites the goldens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rig import paths
+from rig import profile as prof
+from rig.profile import BootFiles
+
+GOLDEN = Path(__file__).parent / "golden"
+BOOT = BootFiles(
+    kernel=Path("/images/Image"),
+    initrd=Path("/images/initramfs.cpio.gz"),
+    dtb=Path("/run/machine.dtb"),
+    qmp_socket=Path("/run/qmp.sock"),
+)
+
+
+@pytest.mark.parametrize("profile_name", prof.available_profiles())
+@pytest.mark.parametrize("mode_name", sorted(prof.MODES))
+def test_argv_matches_golden(profile_name: str, mode_name: str) -> None:
+    argv = prof.argv(prof.load_profile(profile_name), prof.mode_by_name(mode_name), BOOT)
+    golden = GOLDEN / f"{profile_name}-{mode_name}.argv"
+    text = "\n".join(argv) + "\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert golden.read_text() == text
+
+
+def test_argv_is_pure() -> None:
+    profile = prof.load_profile("smmuv3-noncoherent")
+    mode = prof.mode_by_name("icount")
+    assert prof.argv(profile, mode, BOOT) == prof.argv(profile, mode, BOOT)
+
+
+def test_icount_mode_uses_one_vcpu_and_instruction_time() -> None:
+    argv = prof.argv(prof.load_profile("smmuv3-noncoherent"), prof.mode_by_name("icount"), BOOT)
+    assert argv[argv.index("-smp") + 1] == "1"
+    assert argv[argv.index("-icount") + 1] == "shift=4,align=off,sleep=off"
+
+
+def test_dump_dtb_is_the_same_machine_plus_dumpdtb() -> None:
+    profile = prof.load_profile("smmuv3-noncoherent")
+    mode = prof.mode_by_name("icount")
+    plain = prof.argv(profile, mode, BOOT)
+    dump = prof.argv(profile, mode, BOOT, dump_dtb=Path("/run/x.dtb"))
+    assert dump[dump.index("-machine") + 1] == "virt,iommu=smmuv3,dumpdtb=/run/x.dtb"
+    differing = [(a, b) for a, b in zip(plain, dump, strict=True) if a != b]
+    assert differing == [("virt,iommu=smmuv3", "virt,iommu=smmuv3,dumpdtb=/run/x.dtb")]
+
+
+def test_lazy_invalidation_goes_on_the_kernel_command_line(tmp_path: Path) -> None:
+    text = (paths.QEMU_CONFIGS / "smmuv3-noncoherent.yaml").read_text()
+    (tmp_path / "lazy.yaml").write_text(
+        text.replace("tlb_invalidation: strict", "tlb_invalidation: lazy")
+    )
+    profile = prof.load_profile("lazy", tmp_path)
+    argv = prof.argv(profile, prof.mode_by_name("icount"), BOOT)
+    assert "iommu.strict=0" in argv[argv.index("-append") + 1]
