@@ -45,6 +45,12 @@ def _sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--direction", choices=["BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE"])
     parser.add_argument("--dma-bits", type=int, help="DMA mask bits (20..64)")
     parser.add_argument("--repeat", type=int, help="boots per variant")
+    parser.add_argument(
+        "--counters",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a traced boot per variant counting syncs and TLB calls per unmap",
+    )
     parser.add_argument("--boot-timeout", type=float, help="seconds from QEMU start to ready")
     parser.add_argument("--command-timeout", type=float, help="seconds for one guest command")
     parser.add_argument(
@@ -97,6 +103,7 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
             "direction": getattr(args, "direction", None),
             "dma_bits": getattr(args, "dma_bits", None),
             "repeat": getattr(args, "repeat", None),
+            "counters": getattr(args, "counters", None),
             "boot_timeout_s": getattr(args, "boot_timeout", None),
             "command_timeout_s": getattr(args, "command_timeout", None),
         },

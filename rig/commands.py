@@ -14,6 +14,7 @@ from rig.errors import EXIT_OK, UserError
 from rig.machine import Machine
 from rig.profile import BootFiles
 from rig.progress import Progress
+from rig.session import bind_benchmark_device
 from rig.settings import Settings
 
 
@@ -48,7 +49,7 @@ def print_dry_run(inputs: pipeline.Inputs) -> None:
     source = src.resolve(inputs.kernel_src, inputs.cache)
     fragment = paths.CONFIG_FRAGMENT
     images = {
-        v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v.patch) / "Image"
+        v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v) / "Image"
         for v in inputs.variants
     }
     initrd = inputs.cache / "initramfs" / "INITRAMFS.cpio.gz"
@@ -100,7 +101,12 @@ def shell(
             command_timeout_s=settings.command_timeout_s,
         ) as machine:
             release = machine.wait_ready()
-            print(f"\nbooted {release} on {inputs.profile.name}; Ctrl-] leaves (QEMU is stopped)")
+            assert machine.console is not None
+            bind_benchmark_device(machine.console, inputs.profile.bench_device_bdf)
+            print(
+                f"\nbooted {release} on {inputs.profile.name}, {inputs.profile.bench_device_bdf} "
+                "bound to dma_map_benchmark; Ctrl-] leaves (QEMU is then stopped)"
+            )
             assert machine.child is not None
             machine.child.logfile_read = None
             machine.child.sendline("")

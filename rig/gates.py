@@ -18,6 +18,9 @@ _SMMUV3_PROBED = re.compile(
 _COHACC_OVERRIDE = re.compile(
     r"arm-smmu-v3 \S+: IDR0\.COHACC overridden by FW configuration \((\w+)\)"
 )
+_PAGE_SIZE_ONLY = re.compile(
+    r"arm-smmu-v3 \S+: force_page_size: page sizes restricted to 0x([0-9a-f]+)"
+)
 _POLICY = re.compile(r"DMA domain TLB invalidation policy: (strict|lazy) mode")
 # The IOMMU core names default DMA domains "DMA" (strict) and "DMA-FQ" (lazy, flush queue).
 GROUP_TYPE = {"strict": "DMA", "lazy": "DMA-FQ"}
@@ -123,6 +126,18 @@ def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     return GateResult("table walk coherency", ok, detail, evidence)
 
 
+def page_sizes(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    found = _PAGE_SIZE_ONLY.search(facts.dmesg)
+    evidence = _lines(facts.dmesg, _PAGE_SIZE_ONLY.pattern) or ("(no force_page_size line)",)
+    if profile.page_sizes == "page-size-only":
+        ok = found is not None and int(found.group(1), 16) == 4096
+        detail = "page sizes restricted to 4K" if ok else "the driver did not restrict page sizes"
+    else:
+        ok = found is None
+        detail = "all page sizes the SMMU offers" if ok else "page sizes unexpectedly restricted"
+    return GateResult("page sizes", ok, detail, evidence)
+
+
 def check_all(
     facts: GuestFacts, profile: MachineProfile, expected_release: str
 ) -> list[GateResult]:
@@ -133,4 +148,5 @@ def check_all(
         benchmark_bound(facts, profile),
         tlb_invalidation(facts, profile),
         walk_coherency(facts, profile),
+        page_sizes(facts, profile),
     ]

@@ -24,7 +24,7 @@ from rig import kconfig, patches, tools
 from rig.errors import RunFailed, UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
-from rig.patches import BASELINE, Patch
+from rig.patches import AA_CONTROL, BASELINE, Patch
 from rig.progress import Progress
 from rig.source import KernelSource
 
@@ -38,6 +38,12 @@ _ERROR_LINE = re.compile(r"(error|Error \d|undefined reference|\*\*\*)")
 class Variant:
     name: str
     patch: Patch | None = None
+    # Patches the machine profile needs in every variant (kernel-patches/support/).
+    support: tuple[Patch, ...] = ()
+
+    @property
+    def series(self) -> list[Patch]:
+        return [*self.support, *([self.patch] if self.patch else [])]
 
 
 @dataclass(frozen=True)
@@ -54,16 +60,18 @@ class BuiltKernel:
     objects_compiled: int
 
 
-def kernel_key(source: KernelSource, fragment: Path, patch: Patch | None) -> str:
-    return sha256_json(
-        {
-            "source": source.identity,
-            "fragment_sha256": sha256_file(fragment),
-            "patch_sha256": patch.sha256 if patch else None,
-            "toolchain": tools.toolchain_version(),
-            "recipe": RECIPE_VERSION,
-        }
-    )
+def kernel_key(source: KernelSource, fragment: Path, variant: Variant) -> str:
+    identity = {
+        "source": source.identity,
+        "fragment_sha256": sha256_file(fragment),
+        "patch_sha256": variant.patch.sha256 if variant.patch else None,
+        "support_sha256": [p.sha256 for p in variant.support],
+        "toolchain": tools.toolchain_version(),
+        "recipe": RECIPE_VERSION,
+    }
+    if variant.name == AA_CONTROL:
+        identity["label"] = AA_CONTROL  # the same tree, built a second time under its own name
+    return sha256_json(identity)
 
 
 def local_version(variant: str, key: str) -> str:
@@ -89,25 +97,24 @@ class KernelBuilder:
         self.log_dir = log_dir
         self.jobs = jobs or os.cpu_count() or 1
         self.build_dir = cache / "build" / source.key[:16]
-        self.marker = self.build_dir / ".rig-applied-patch"
 
     def entry_dir(self, key: str) -> Path:
         return self.cache / "kernels" / key
 
     def build(self, variants: list[Variant]) -> list[BuiltKernel]:
-        keys = {v.name: kernel_key(self.source, self.fragment, v.patch) for v in variants}
+        keys = {v.name: kernel_key(self.source, self.fragment, v) for v in variants}
         todo = [v for v in variants if not (self.entry_dir(keys[v.name]) / "meta.json").exists()]
         if todo:
             self.build_dir.mkdir(parents=True, exist_ok=True)
             lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
             with locked(lock, "the kernel tree"):
-                patches.repair(self.source.tree, self.marker)
+                patches.repair(self.source.tree, self.build_dir)
                 for variant in todo:
-                    if variant.patch is not None:
-                        patches.check_applies(variant.patch, self.source.tree)
+                    for patch in variant.series:
+                        patches.check_applies(patch, self.source.tree)
                 self._configure()
                 # Baseline first: patched variants then rebuild only what their patch touches.
-                for variant in sorted(todo, key=lambda v: v.patch is not None):
+                for variant in sorted(todo, key=lambda v: len(v.series)):
                     key = keys[variant.name]
                     if (self.entry_dir(key) / "meta.json").exists():
                         continue  # another rig process built it while we waited
@@ -122,7 +129,7 @@ class KernelBuilder:
             self.build_dir.mkdir(parents=True, exist_ok=True)
             lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
             with locked(lock, "the kernel tree"), self.progress.phase("kernel headers"):
-                patches.repair(self.source.tree, self.marker)
+                patches.repair(self.source.tree, self.build_dir)
                 self._make(["headers_install"], "headers_install", self.log_dir / "headers.log")
                 stamp.write_text("ok\n")
         return include
@@ -182,13 +189,8 @@ class KernelBuilder:
         log.unlink(missing_ok=True)
         with self.progress.phase(f"kernel build ({variant.name})"):
             start = time.monotonic()
-            if variant.patch is None:
+            with patches.applied_series(variant.series, self.source.tree, self.build_dir):
                 compiled = self._make([localversion, f"-j{self.jobs}", "Image"], variant.name, log)
-            else:
-                with patches.applied(variant.patch, self.source.tree, self.marker):
-                    compiled = self._make(
-                        [localversion, f"-j{self.jobs}", "Image"], variant.name, log
-                    )
             seconds = time.monotonic() - start
             release = (
                 subprocess.run(
@@ -228,6 +230,7 @@ class KernelBuilder:
                 "key": key,
                 "patch": variant.patch.name if variant.patch else None,
                 "patch_sha256": variant.patch.sha256 if variant.patch else None,
+                "support_patches": {p.name: p.sha256 for p in variant.support},
                 "source": self.source.identity,
                 "toolchain": tools.toolchain_version(),
                 "build_seconds": round(seconds, 2),
@@ -257,12 +260,21 @@ class KernelBuilder:
         )
 
 
-def variants_for(patch_names: list[str]) -> list[Variant]:
-    """The baseline plus one variant per patch, in that order."""
-    chosen = [Variant(BASELINE)]
+def variants_for(patch_names: list[str], support_names: tuple[str, ...] = ()) -> list[Variant]:
+    """The baseline plus one variant per patch, in that order.
+
+    ``none`` alone asks for an A/A run: the baseline against a second build of the
+    same tree under another name, through the whole pipeline.
+    """
+    support = tuple(patches.load_support(name) for name in support_names)
+    chosen = [Variant(BASELINE, None, support)]
+    if "none" in patch_names:
+        if len(patch_names) != 1:
+            raise UserError("patch 'none' (an A/A run) cannot be combined with other patches")
+        return [*chosen, Variant(AA_CONTROL, None, support)]
     for name in patch_names:
         patch = patches.load(name)
         if any(v.name == patch.name for v in chosen):
             raise UserError(f"patch {name!r}: a variant named {patch.name!r} is already in the run")
-        chosen.append(Variant(patch.name, patch))
+        chosen.append(Variant(patch.name, patch, support))
     return chosen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,10 @@ from rig.errors import RunFailed, UserError
 from rig.hashing import sha256_file
 
 BASELINE = "baseline"
+# Variant name of an A/A run's second build of the unpatched tree (--patch none).
+AA_CONTROL = "aa-control"
+SUPPORT_DIR = paths.KERNEL_PATCHES / "support"
+MARKER_PREFIX = ".rig-applied-patch-"
 _HUNK_FAILED = re.compile(r"Hunk #(\d+) FAILED at (\d+)")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -47,18 +51,29 @@ def load(name: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
         if not path.is_file():
             known = ", ".join(available(patch_dir))
             raise UserError(
-                f"unknown patch {name!r}; expected one of: {known}, or a path to a .patch file"
+                f"unknown patch {name!r}; expected one of: {known}; 'none' (an A/A run: "
+                "the baseline against a second build of itself); or a path to a .patch file"
             )
     stem = path.stem
-    if stem == BASELINE or not _NAME_RE.match(stem):
+    if stem in (BASELINE, AA_CONTROL, "none") or not _NAME_RE.match(stem):
         raise UserError(
             f"patch {path.name}: name {stem!r} cannot label a variant; "
-            "use lower-case letters, digits and '-', and not 'baseline'"
+            "use lower-case letters, digits and '-', and not "
+            f"{BASELINE!r}, {AA_CONTROL!r} or 'none'"
         )
     patch = Patch(name=stem, path=path, sha256=sha256_file(path))
     if not patch.files:
         raise UserError(f"patch {path}: no '+++ b/FILE' lines; expected a unified diff (-p1)")
     return patch
+
+
+def load_support(name: str) -> Patch:
+    """A support patch a profile needs (kernel-patches/support/NAME.patch)."""
+    path = SUPPORT_DIR / f"{name}.patch"
+    if not path.is_file():
+        known = ", ".join(available(SUPPORT_DIR)) or "(none)"
+        raise UserError(f"unknown support patch {name!r}; known: {known}")
+    return load(str(path))
 
 
 def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -156,9 +171,21 @@ def _revert(patch_path: Path, tree: Path) -> None:
         )
 
 
-def repair(tree: Path, marker: Path) -> None:
-    """Revert a patch a killed run left applied."""
-    if marker.exists():
-        print(f"reverting the patch an interrupted run left applied ({marker})", flush=True)
+@contextmanager
+def applied_series(series: list[Patch], tree: Path, marker_dir: Path) -> Iterator[None]:
+    """Apply patches in order; on the way out they are reverted in reverse order."""
+    with ExitStack() as stack:
+        for index, patch in enumerate(series):
+            stack.enter_context(applied(patch, tree, marker_dir / f"{MARKER_PREFIX}{index}"))
+        yield
+
+
+def repair(tree: Path, marker_dir: Path) -> None:
+    """Revert what a killed run left applied, last patch first."""
+    markers = sorted(
+        marker_dir.glob(f"{MARKER_PREFIX}*"), key=lambda m: int(m.name[len(MARKER_PREFIX) :])
+    )
+    for marker in reversed(markers):
+        print(f"reverting a patch an interrupted run left applied ({marker})", flush=True)
         _revert(marker, tree)
         marker.unlink()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rig import dtb, guest, kbuild, paths, provenance, records, report, tools
+from rig import counters, dtb, guest, kbuild, paths, provenance, records, report, tools
 from rig import profile as prof
 from rig import source as src
 from rig.benchmark import Measurement
@@ -16,7 +17,7 @@ from rig.errors import RigError
 from rig.kbuild import BuiltKernel, Variant
 from rig.profile import BootFiles, MachineProfile, TimingMode
 from rig.progress import Progress
-from rig.session import BootResult, BootSpec, run_boot
+from rig.session import BootKind, BootResult, BootSpec, run_boot, run_counting_boot
 from rig.settings import Settings
 from rig.sizes import format_size
 
@@ -37,11 +38,12 @@ class Inputs:
 def resolve_inputs(
     settings: Settings, kernel_src: Path | None, results_root: Path, cache: Path
 ) -> Inputs:
+    profile = prof.load_profile(settings.profile)
     return Inputs(
         settings=settings,
-        profile=prof.load_profile(settings.profile),
+        profile=profile,
         mode=prof.mode_by_name(settings.mode),
-        variants=kbuild.variants_for(list(settings.patches)),
+        variants=kbuild.variants_for(list(settings.patches), profile.support_patches),
         kernel_src=kernel_src,
         results_root=results_root,
         cache=cache,
@@ -60,6 +62,7 @@ class RunState:
     specs: list[BootSpec] = field(default_factory=list)
     boots: list[BootResult] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    counter_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def schedule(variants: list[str], repeat: int) -> list[tuple[str, int]]:
@@ -89,18 +92,29 @@ def prepare_kernels(
     return source, kernels, initrd
 
 
+def boot_plan(inputs: Inputs) -> list[tuple[str, int, BootKind]]:
+    """Timed boots interleaved, then one counting boot per variant when counters are on."""
+    names = [v.name for v in inputs.variants]
+    plan: list[tuple[str, int, BootKind]] = [
+        (name, repeat, "timed") for name, repeat in schedule(names, inputs.settings.repeat)
+    ]
+    if inputs.settings.counters:
+        plan += [(name, 1, "counting") for name in names]
+    return plan
+
+
 def boot_specs(
     inputs: Inputs, kernels: list[BuiltKernel], initrd: Path, dtb_path: Path, run_dir: Path
 ) -> list[BootSpec]:
     by_name = {k.variant: k for k in kernels}
     specs = []
-    socket_dir = Path("/tmp") if len(str(run_dir)) > 80 else run_dir  # AF_UNIX path limit
-    for order, (name, repeat) in enumerate(
-        schedule([v.name for v in inputs.variants], inputs.settings.repeat), start=1
-    ):
+    # AF_UNIX socket paths are limited to 108 bytes; a deep results folder would overflow.
+    socket_dir = Path(tempfile.gettempdir()) if len(str(run_dir)) > 80 else run_dir
+    for order, (name, repeat, kind) in enumerate(boot_plan(inputs), start=1):
         kernel = by_name[name]
         qmp = socket_dir / f"rig-qmp-{os.getpid()}-{order}.sock"
         boot = BootFiles(kernel=kernel.image, initrd=initrd, dtb=dtb_path, qmp_socket=qmp)
+        suffix = f"r{repeat}" if kind == "timed" else "count"
         specs.append(
             BootSpec(
                 variant=name,
@@ -109,10 +123,35 @@ def boot_specs(
                 expected_release=kernel.release,
                 argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU),
                 qmp_socket=qmp,
-                console_log=run_dir / "console" / f"{order:02d}-{name}-r{repeat}.log",
+                console_log=run_dir / "console" / f"{order:02d}-{name}-{suffix}.log",
+                kind=kind,
             )
         )
     return specs
+
+
+def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
+    profile = inputs.profile
+    rows = []
+    for size, counted in result.counts:
+        rows.append(
+            {
+                "variant": result.spec.variant,
+                "size_bytes": size,
+                "unmap_calls": counted.unmap_calls,
+                "syncs_per_unmap": round(counted.per_unmap(counted.syncs), 3),
+                "syncs_min": counted.syncs_min,
+                "syncs_max": counted.syncs_max,
+                "min_syncs_per_unmap": counters.minimum_syncs(
+                    size,
+                    coherent=profile.walk == "coherent",
+                    page_size_only=profile.page_sizes == "page-size-only",
+                ),
+                "tlb_add_page_per_unmap": round(counted.per_unmap(counted.tlb_add_page), 3),
+                "tlb_sync_per_unmap": round(counted.per_unmap(counted.tlb_sync), 3),
+            }
+        )
+    return rows
 
 
 def rows_of(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
@@ -142,7 +181,8 @@ def rows_of(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
 
 def sweep(state: RunState, progress: Progress) -> None:
     """Boot every spec in order and collect its rows; the first failure stops the sweep."""
-    total = len(state.specs) * len(state.inputs.settings.size_bytes)
+    timed = sum(1 for spec in state.specs if spec.kind == "timed")
+    total = timed * len(state.inputs.settings.size_bytes)
     done = 0
 
     def on_size(spec: BootSpec, size: int, m: Measurement) -> None:
@@ -156,9 +196,16 @@ def sweep(state: RunState, progress: Progress) -> None:
         )
 
     for spec in state.specs:
-        result = run_boot(spec, state.inputs.profile, state.inputs.settings, on_size)
+        if spec.kind == "counting":
+            progress.update(
+                f"boot {spec.order}/{len(state.specs)} {spec.variant}: counting pass", force=True
+            )
+            result = run_counting_boot(spec, state.inputs.profile, state.inputs.settings)
+            state.counter_rows += counter_rows(result, state.inputs)
+        else:
+            result = run_boot(spec, state.inputs.profile, state.inputs.settings, on_size)
+            state.rows += rows_of(result, state.inputs)
         state.boots.append(result)
-        state.rows += rows_of(result, state.inputs)
 
 
 def run(inputs: Inputs, progress: Progress) -> Path:
@@ -181,6 +228,8 @@ def run(inputs: Inputs, progress: Progress) -> Path:
         with progress.phase(f"sweep ({boots} boots x {sizes} sizes)"):
             sweep(state, progress)
         records.write_csv(state.rows, run_dir.path / "results.csv")
+        if state.counter_rows:
+            records.write_counters(state.counter_rows, run_dir.path / "counters.csv")
         with progress.phase("report"):
             report.build(run_dir.path)
     except (RigError, KeyboardInterrupt) as err:

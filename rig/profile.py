@@ -11,6 +11,8 @@ from rig.errors import UserError
 
 Walk = Literal["coherent", "noncoherent"]
 Invalidation = Literal["strict", "lazy"]
+PageSizes = Literal["all", "page-size-only"]
+SeedTable = Literal["workaround", "no-workaround"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,13 @@ class MachineProfile:
     bench_device: str
     bench_device_bdf: str
     extra_cmdline: tuple[str, ...] = ()
+    # Patches from kernel-patches/support/ that every variant of this profile is built with.
+    support_patches: tuple[str, ...] = ()
+    # "page-size-only": the profile forces PAGE_SIZE mappings (an erratum workaround's
+    # effect) and a gate checks the kernel said so.
+    page_sizes: PageSizes = "all"
+    # Which of the seed's hardware tables this profile is compared with.
+    seed_table: SeedTable = "no-workaround"
 
     def __post_init__(self) -> None:
         if self.memory_mb < 256:

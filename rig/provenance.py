@@ -25,6 +25,7 @@ def _boots(state: RunState) -> list[dict[str, Any]]:
         described.append(
             {
                 "order": spec.order,
+                "kind": spec.kind,
                 "variant": spec.variant,
                 "repeat": spec.repeat,
                 "expected_release": spec.expected_release,
@@ -53,6 +54,9 @@ def describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             "version": source.kernel_version if source else None,
             "source": source.identity if source else None,
             "config_fragment_sha256": sha256_file(paths.CONFIG_FRAGMENT),
+            "support_patches": [
+                {"name": p.name, "sha256": p.sha256} for p in inputs.variants[0].support
+            ],
             "toolchain": tools.toolchain_version(),
         },
         "variants": [

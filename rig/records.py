@@ -33,15 +33,32 @@ CSV_COLUMNS = (
     "unmap_us",
     "unmap_stddev_us",
 )
+COUNTER_COLUMNS = (
+    "variant",
+    "size_bytes",
+    "unmap_calls",
+    "syncs_per_unmap",
+    "syncs_min",
+    "syncs_max",
+    "min_syncs_per_unmap",
+    "tlb_add_page_per_unmap",
+    "tlb_sync_per_unmap",
+)
 INCOMPLETE_MARKER = "INCOMPLETE"
 
 
-def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+def write_csv(
+    rows: list[dict[str, Any]], path: Path, columns: tuple[str, ...] = CSV_COLUMNS
+) -> None:
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="raise")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="raise")
         writer.writeheader()
         for row in rows:
             writer.writerow(row)
+
+
+def write_counters(rows: list[dict[str, Any]], path: Path) -> None:
+    write_csv(rows, path, COUNTER_COLUMNS)
 
 
 def write_json(value: Any, path: Path) -> None:

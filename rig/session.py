@@ -1,16 +1,21 @@
-"""One boot: start QEMU, check the guest against the gates, run the sizes, stop QEMU."""
+"""One boot: start QEMU, check the guest against the gates, then measure or count."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from rig import benchmark, gates
+from rig import benchmark, counters, gates
 from rig.console import Console
 from rig.errors import RunFailed
 from rig.machine import Machine
 from rig.profile import MachineProfile
 from rig.settings import Settings
+
+BootKind = Literal["timed", "counting"]
 
 
 @dataclass(frozen=True)
@@ -22,10 +27,11 @@ class BootSpec:
     argv: list[str]
     qmp_socket: Path
     console_log: Path
+    kind: BootKind = "timed"
 
     @property
     def label(self) -> str:
-        return f"{self.variant}-r{self.repeat}"
+        return f"{self.variant}-r{self.repeat}" if self.kind == "timed" else f"{self.variant}-count"
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,11 @@ class BootResult:
     spec: BootSpec
     boot_seconds: float
     gates: list[gates.GateResult]
-    measurements: list[tuple[int, benchmark.Measurement]]
+    measurements: list[tuple[int, benchmark.Measurement]] = field(default_factory=list)
+    counts: list[tuple[int, counters.UnmapCounts]] = field(default_factory=list)
+
+
+SizeCallback = Callable[[BootSpec, int, benchmark.Measurement], None]
 
 
 def bind_benchmark_device(console: Console, bdf: str) -> None:
@@ -78,9 +88,11 @@ def failed_gates_error(spec: BootSpec, results: list[gates.GateResult]) -> RunFa
     )
 
 
-def run_boot(
-    spec: BootSpec, profile: MachineProfile, settings: Settings, on_size: object = None
-) -> BootResult:
+@contextmanager
+def gated_guest(
+    spec: BootSpec, profile: MachineProfile, settings: Settings
+) -> Iterator[tuple[Machine, Console, list[gates.GateResult]]]:
+    """A booted guest that passed every gate, with the benchmark device bound."""
     with Machine(
         spec.argv,
         spec.console_log,
@@ -100,16 +112,30 @@ def run_boot(
         results = gates.check_all(facts, profile, spec.expected_release)
         if not all(g.passed for g in results):
             raise failed_gates_error(spec, results)
+        yield machine, console, results
+
+
+def _command(settings: Settings, size: int) -> str:
+    return benchmark.command(
+        size,
+        threads=settings.threads,
+        seconds=settings.seconds,
+        direction=settings.direction,
+        dma_bits=settings.dma_bits,
+    )
+
+
+def run_boot(
+    spec: BootSpec,
+    profile: MachineProfile,
+    settings: Settings,
+    on_size: SizeCallback | None = None,
+) -> BootResult:
+    """A timed boot: every size once, no tracing."""
+    with gated_guest(spec, profile, settings) as (machine, console, results):
         measurements = []
         for size in settings.size_bytes:
-            command = benchmark.command(
-                size,
-                threads=settings.threads,
-                seconds=settings.seconds,
-                direction=settings.direction,
-                dma_bits=settings.dma_bits,
-            )
-            output = console.check(command)
+            output = console.check(_command(settings, size))
             try:
                 measurement = benchmark.parse(output)
             except RunFailed as err:
@@ -117,12 +143,27 @@ def run_boot(
                 raise
             if measurement.granule != size // 4096:
                 raise RunFailed(
-                    f"dma_map_benchmark ran granule {measurement.granule}, asked for "
-                    f"{size // 4096}",
+                    f"dma_map_benchmark ran granule {measurement.granule}, "
+                    f"asked for {size // 4096}",
                     excerpt=output,
                 )
             measurements.append((size, measurement))
-            if callable(on_size):
+            if on_size is not None:
                 on_size(spec, size, measurement)
         assert machine.boot_seconds is not None
-        return BootResult(spec, machine.boot_seconds, results, measurements)
+        return BootResult(spec, machine.boot_seconds, results, measurements=measurements)
+
+
+def run_counting_boot(spec: BootSpec, profile: MachineProfile, settings: Settings) -> BootResult:
+    """A counting boot: every size with the unmap path traced (see rig.counters)."""
+    with gated_guest(spec, profile, settings) as (machine, console, results):
+        for command in counters.SETUP:
+            console.check(command)
+        counted = []
+        for size in settings.size_bytes:
+            output = ""
+            for command in counters.window_commands(_command(settings, size)):
+                output = console.check(command)
+            counted.append((size, counters.parse(output, f"{spec.variant} at {size} bytes")))
+        assert machine.boot_seconds is not None
+        return BootResult(spec, machine.boot_seconds, results, counts=counted)

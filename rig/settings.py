@@ -27,6 +27,8 @@ class Settings:
     direction: Direction = "BIDIRECTIONAL"
     dma_bits: int = 32
     repeat: int = 3
+    # A separate, traced boot per variant that counts syncs and TLB calls per unmap.
+    counters: bool = True
     boot_timeout_s: float = 60.0
     command_timeout_s: float = 120.0
 
