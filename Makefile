@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 KSRC_ARG := $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),)
 
-.PHONY: bench test unit e2e lint report build shell prereqs venv clean-venv
+.PHONY: bench test unit e2e lint report build shell prereqs prereqs-test venv clean-venv
 
 bench: prereqs venv
 	$(VPY) -m rig bench $(KSRC_ARG) $(ARGS)
@@ -25,7 +25,7 @@ shell: prereqs venv
 report: venv
 	$(VPY) -m rig report $(RUN)
 
-test: prereqs venv lint
+test: prereqs-test venv lint
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
@@ -41,6 +41,10 @@ lint: venv
 
 prereqs:
 	$(PYTHON) -m rig.prereqs
+
+# What bench needs, plus what only the tests use (chromium for the report.html test).
+prereqs-test:
+	$(PYTHON) -m rig.prereqs --tests
 
 # The virtualenv is rebuilt only when the pins change.
 venv: $(VENV)/.installed

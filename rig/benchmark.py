@@ -55,6 +55,7 @@ def parse(output: str) -> Measurement:
             "dma_map_benchmark printed no result (expected its header and the average "
             "map and unmap latency lines)",
             excerpt=output.strip()[-2000:],
+            check="benchmark output",
         )
     mode = _MODE.search(output)
     return Measurement(

@@ -72,8 +72,17 @@ def make_parser() -> argparse.ArgumentParser:
     _sweep_options(bench)
     build = sub.add_parser("build", help="build (or find cached) kernels and the guest image")
     _common(build)
-    rep = sub.add_parser("report", help="rebuild summary.md and plots from a run's results.csv")
+    rep = sub.add_parser(
+        "report", help="rebuild summary.md, the plots and report.html from a run's results.csv"
+    )
     rep.add_argument("run_dir", type=Path, help="a results/<run-id> folder (or results/latest)")
+    rep.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="verdict threshold in %% (default 5): the smallest change called improved or "
+        "regressed; see README, Statistics",
+    )
     shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
     _common(shell)
     shell.add_argument(
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "report":
-            for path in report.build(args.run_dir):
+            for path in report.build(args.run_dir, threshold_pct=args.threshold):
                 print(path)
             return EXIT_OK
         chosen = effective_settings(args)

@@ -7,10 +7,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rig import dtb, kbuild, paths, pipeline, tools
+from rig import dtb, kbuild, paths, pipeline, plan, tools
 from rig import profile as prof
 from rig import source as src
-from rig.errors import EXIT_OK, UserError
+from rig.errors import EXIT_OK, EXIT_RUN_FAILED, UserError
 from rig.machine import Machine
 from rig.profile import BootFiles
 from rig.progress import Progress
@@ -21,20 +21,26 @@ from rig.settings import Settings
 def bench(
     settings: Settings, kernel_src: Path | None, out: Path, dry_run: bool, progress: Progress
 ) -> int:
-    inputs = pipeline.resolve_inputs(settings, kernel_src, out, paths.cache_root())
+    inputs = plan.resolve_inputs(settings, kernel_src, out, paths.cache_root())
     if dry_run:
         print_dry_run(inputs)
         return EXIT_OK
-    run_dir = pipeline.run(inputs, progress)
-    progress.say(f"[green]done[/green]: {run_dir}")
-    print((run_dir / "summary.md").read_text())
+    outcome = pipeline.run(inputs, progress)
+    print((outcome.path / "summary.md").read_text())
+    if outcome.failed_variants:
+        failed = ", ".join(outcome.failed_variants)
+        print(
+            f"error: {failed} FAILED a correctness check (see summary.md); results in "
+            f"{outcome.path}",
+            file=sys.stderr,
+        )
+        return EXIT_RUN_FAILED
+    progress.say(f"[green]done[/green]: {outcome.path}")
     return EXIT_OK
 
 
 def build(settings: Settings, kernel_src: Path | None, progress: Progress) -> int:
-    inputs = pipeline.resolve_inputs(
-        settings, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root()
-    )
+    inputs = plan.resolve_inputs(settings, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root())
     log_dir = inputs.cache / "logs"
     _, kernels, initrd = pipeline.prepare_kernels(inputs, progress, log_dir)
     for kernel in kernels:
@@ -44,7 +50,7 @@ def build(settings: Settings, kernel_src: Path | None, progress: Progress) -> in
     return EXIT_OK
 
 
-def print_dry_run(inputs: pipeline.Inputs) -> None:
+def print_dry_run(inputs: plan.Inputs) -> None:
     """The QEMU command lines a run would use; nothing is built, booted or written."""
     source = src.resolve(inputs.kernel_src, inputs.cache)
     fragment = paths.CONFIG_FRAGMENT
@@ -64,10 +70,14 @@ def print_dry_run(inputs: pipeline.Inputs) -> None:
     )
     print("# device tree dump (then the SMMU node is edited per the profile's walk)")
     print(shlex.join(dump))
-    for name, repeat in pipeline.schedule(
-        [v.name for v in inputs.variants], inputs.settings.repeat
-    ):
-        boot = BootFiles(images[name], initrd, dtb=dtb_path, qmp_socket=Path("QMP.sock"))
+    for name, repeat in plan.schedule([v.name for v in inputs.variants], inputs.settings.repeat):
+        boot = BootFiles(
+            images[name],
+            initrd,
+            dtb=dtb_path,
+            qmp_socket=Path("SCRATCH/qmp.sock"),
+            disk=Path("SCRATCH/integrity-disk.img"),
+        )
         print(f"# boot: {name}, repeat {repeat}")
         print(shlex.join(prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU)))
 
@@ -77,7 +87,7 @@ def shell(
 ) -> int:
     patches = [] if variant == "baseline" else [variant]
     chosen = Settings(**{**settings.__dict__, "patches": tuple(patches), "repeat": 1})
-    inputs = pipeline.resolve_inputs(chosen, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root())
+    inputs = plan.resolve_inputs(chosen, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root())
     if dry_run:
         print_dry_run(inputs)
         return EXIT_OK

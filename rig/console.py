@@ -93,17 +93,20 @@ class Console:
                 f"{name} on the guest console while waiting for {waiting_for}",
                 excerpt=self.log.excerpt(),
                 log_path=str(self.log.path),
+                check=f"console: {name}",
             )
         if patterns[index] is pexpect.EOF:
             raise RunFailed(
                 f"QEMU exited while waiting for {waiting_for}",
                 excerpt=self.log.excerpt(),
                 log_path=str(self.log.path),
+                check="QEMU exited",
             )
         raise RunFailed(
             f"timed out after {timeout_s:.0f} s waiting for {waiting_for}",
             excerpt=self.log.excerpt(),
             log_path=str(self.log.path),
+            check="timeout",
         )
 
     def _drain(self, seconds: float) -> None:
@@ -140,5 +143,6 @@ class Console:
                 f"guest command `{command}` failed with exit status {status}",
                 excerpt=output.strip() or self.log.excerpt(20),
                 log_path=str(self.log.path),
+                check="guest command",
             )
         return output

@@ -23,7 +23,7 @@ TLB_SYNC = "arm_smmu_iotlb_sync"  # the invalidation of what was gathered
 TRACED = (UNMAP, SYNC, TLB_ADD_PAGE, TLB_SYNC)
 LEAF_TABLE_SPAN = 2 * 1024 * 1024  # one 4K-granule leaf table maps 2M
 WARMUP_US = 200_000
-WINDOW_US = 50_000
+WINDOW_US = 100_000
 
 SETUP = (
     f"echo 0 > {TRACING}/tracing_on",
@@ -36,14 +36,15 @@ SETUP = (
 )
 
 # Counts complete unmap blocks of the function_graph output and what they contain.
+# Braces go in bracket expressions: busybox awk takes a bare { as an interval.
 _AWK = (
     "awk '"
     "/LOST/ { lost++ } "
-    f"/{UNMAP}\\(\\) {{/ {{ inb=1; s=0; a=0; y=0; next }} "
+    f"/{UNMAP}\\(\\) [{{]/ {{ inb=1; s=0; a=0; y=0; next }} "
     f"inb && /{SYNC}\\(\\);/ {{ s++; next }} "
     f"inb && /{TLB_ADD_PAGE}\\(\\);/ {{ a++; next }} "
     f"inb && /{TLB_SYNC}\\(\\);/ {{ y++; next }} "
-    "inb && /}/ { n++; S+=s; A+=a; Y+=y; if (n==1 || s<smin) smin=s; if (s>smax) smax=s; "
+    "inb && /[}]/ { n++; S+=s; A+=a; Y+=y; if (n==1 || s<smin) smin=s; if (s>smax) smax=s; "
     "inb=0; next } "
     'END { printf "RIG-COUNT unmaps=%d syncs=%d tlb_add_page=%d tlb_sync=%d '
     'syncs_min=%d syncs_max=%d lost=%d\\n", n, S, A, Y, smin, smax, lost }'

@@ -13,11 +13,15 @@ class RigError(Exception):
 
     exit_code = EXIT_RUN_FAILED
 
-    def __init__(self, message: str, *, excerpt: str = "", log_path: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, excerpt: str = "", log_path: str | None = None, check: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.excerpt = excerpt
         self.log_path = log_path
+        # Which check caught it, in a few words: "console: WARNING", "gates", "timeout".
+        self.check = check
 
     def render(self) -> str:
         parts = [f"error: {self.message}"]

@@ -21,6 +21,7 @@ _COHACC_OVERRIDE = re.compile(
 _PAGE_SIZE_ONLY = re.compile(
     r"arm-smmu-v3 \S+: force_page_size: page sizes restricted to 0x([0-9a-f]+)"
 )
+_SELFTEST = re.compile(r"arm-lpae io-pgtable: selftest: completed with (\d+) PASS (\d+) FAIL")
 _POLICY = re.compile(r"DMA domain TLB invalidation policy: (strict|lazy) mode")
 # The IOMMU core names default DMA domains "DMA" (strict) and "DMA-FQ" (lazy, flush queue).
 GROUP_TYPE = {"strict": "DMA", "lazy": "DMA-FQ"}
@@ -138,6 +139,16 @@ def page_sizes(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     return GateResult("page sizes", ok, detail, evidence)
 
 
+def pgtable_selftest(facts: GuestFacts) -> GateResult:
+    found = _SELFTEST.search(facts.dmesg)
+    evidence = _lines(facts.dmesg, r"arm-lpae io-pgtable: selftest") or ("(no selftest lines)",)
+    if not found:
+        return GateResult("io-pgtable selftest", False, "the LPAE selftest did not run", evidence)
+    passed, failed = int(found.group(1)), int(found.group(2))
+    ok = failed == 0 and passed > 0
+    return GateResult("io-pgtable selftest", ok, f"{passed} PASS {failed} FAIL", evidence[-3:])
+
+
 def check_all(
     facts: GuestFacts, profile: MachineProfile, expected_release: str
 ) -> list[GateResult]:
@@ -149,4 +160,5 @@ def check_all(
         tlb_invalidation(facts, profile),
         walk_coherency(facts, profile),
         page_sizes(facts, profile),
+        pgtable_selftest(facts),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from rig import prereqs, tools
 from rig.errors import InfraError, RunFailed
 from rig.hashing import sha256_file, sha256_json
+from rig.locking import locked
 from rig.source import KernelSource
 
 INIT_SCRIPT = Path(__file__).with_name("guest_init.sh")
@@ -97,6 +98,12 @@ def gen_init_cpio(source: KernelSource, cache: Path) -> Path:
 
 
 def initramfs(source: KernelSource, headers: Path, cache: Path) -> Path:
+    """The guest image, built once per content; two rig processes never build it at once."""
+    with locked(cache / "locks" / "guest.lock", "the guest image cache"):
+        return _initramfs(source, headers, cache)
+
+
+def _initramfs(source: KernelSource, headers: Path, cache: Path) -> Path:
     busybox = busybox_binary(cache)
     tool = benchmark_tool(source, headers, cache)
     writer = gen_init_cpio(source, cache)

@@ -104,6 +104,7 @@ class KernelBuilder:
     def build(self, variants: list[Variant]) -> list[BuiltKernel]:
         keys = {v.name: kernel_key(self.source, self.fragment, v) for v in variants}
         todo = [v for v in variants if not (self.entry_dir(keys[v.name]) / "meta.json").exists()]
+        built_here: set[str] = set()
         if todo:
             self.build_dir.mkdir(parents=True, exist_ok=True)
             lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
@@ -119,7 +120,8 @@ class KernelBuilder:
                     if (self.entry_dir(key) / "meta.json").exists():
                         continue  # another rig process built it while we waited
                     self._build_variant(variant, key)
-        return [self._load(v, keys[v.name], cached=v not in todo) for v in variants]
+                    built_here.add(variant.name)
+        return [self._load(v, keys[v.name], cached=v.name not in built_here) for v in variants]
 
     def headers(self) -> Path:
         """The tree's UAPI headers (make headers_install), for building guest tools."""

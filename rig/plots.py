@@ -1,4 +1,5 @@
-"""Plots people would rather look at than read: latency vs size, improvement vs size."""
+"""Plots people would rather look at than read: latency, improvement with its CI, and the
+rig's improvement beside the seed's hardware numbers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from rig import seed, stats
 from rig.sizes import format_size
 from rig.summary import METRICS, improvement_table, per_size, variants
 
@@ -28,9 +31,9 @@ def latency_plot(frame: pd.DataFrame, path: Path) -> None:
     sizes = sorted(int(s) for s in frame["size_bytes"].unique())
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for axis, (metric, title) in zip(axes, METRICS.items(), strict=True):
-        stats = per_size(frame, metric)
+        by_size = per_size(frame, metric)
         for name in names:
-            rows = stats[stats["variant"] == name].sort_values("size_bytes")
+            rows = by_size[by_size["variant"] == name].sort_values("size_bytes")
             low = rows["median"] - rows["min"]
             high = rows["max"] - rows["median"]
             axis.errorbar(
@@ -53,31 +56,130 @@ def latency_plot(frame: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
-def improvement_plot(frame: pd.DataFrame, path: Path) -> None:
+def _ci_errors(table: pd.DataFrame, name: str) -> np.ndarray:
+    """Distances from the median change down to the CI's low end and up to its high end;
+    zero where there is no interval (fewer than two boots), so no bar is drawn."""
+    change = table[f"improvement_pct:{name}"].to_numpy(dtype=float)
+    low = change - table[f"ci_low_pct:{name}"].to_numpy(dtype=float)
+    high = table[f"ci_high_pct:{name}"].to_numpy(dtype=float) - change
+    errors: np.ndarray = np.nan_to_num(np.vstack([low, high]).clip(min=0.0))
+    return errors
+
+
+def _threshold_band(axis: Axes, criteria: stats.Criteria) -> None:
+    threshold = criteria.threshold_pct
+    axis.axhspan(
+        -threshold,
+        threshold,
+        color="gray",
+        alpha=0.12,
+        label=f"±{threshold:g}%: below the verdict threshold",
+    )
+    axis.axhline(0, color="black", linewidth=0.8)
+
+
+def _limits(values: list[float], threshold: float) -> tuple[float, float]:
+    """At least the threshold band plus a margin, so a fraction of a percent does not
+    look like a result."""
+    finite = [v for v in values if np.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    floor = max(5.0, threshold * 1.5)
+    return (min(-floor, low * 1.2), max(floor, high * 1.2))
+
+
+def improvement_plot(
+    frame: pd.DataFrame, path: Path, criteria: stats.Criteria = stats.DEFAULT_CRITERIA
+) -> None:
     names = variants(frame)[1:]
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for axis, (metric, title) in zip(axes, METRICS.items(), strict=True):
-        table = improvement_table(frame, metric)
+        table = improvement_table(frame, metric, criteria)
         labels = [format_size(int(s)) for s in table.index]
         width = 0.8 / max(len(names), 1)
+        seen: list[float] = []
         for offset, name in enumerate(names):
             positions = [i + offset * width for i in range(len(labels))]
-            axis.bar(positions, table[f"improvement_pct:{name}"], width=width, label=name)
+            axis.bar(
+                positions,
+                table[f"improvement_pct:{name}"],
+                width=width,
+                yerr=_ci_errors(table, name),
+                capsize=3,
+                label=f"{name} (bars: 95% CI over boots)",
+            )
+            seen += list(table[f"ci_low_pct:{name}"]) + list(table[f"ci_high_pct:{name}"])
+            seen += list(table[f"improvement_pct:{name}"])
         axis.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(labels))])
         axis.set_xticklabels(labels)
-        axis.axhline(0, color="black", linewidth=0.8)
-        # At least +-5% on the axis, so a fraction of a percent does not look like a result.
-        values = table[[f"improvement_pct:{name}" for name in names]].to_numpy()
-        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-        axis.set_ylim(min(-5.0, low * 1.2), max(5.0, high * 1.2))
+        _threshold_band(axis, criteria)
+        axis.set_ylim(*_limits(seen, criteria.threshold_pct))
         axis.set_xlabel("buffer size")
         axis.set_ylabel("% improvement over baseline (median)")
         axis.set_title(f"{title}: % improvement vs size")
         axis.grid(True, axis="y", alpha=0.3)
-        if names:
-            axis.legend()
+        axis.legend(fontsize=8)
     _caption(figure, frame)
     figure.tight_layout(rect=(0, 0.05, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def comparison_plot(
+    frame: pd.DataFrame,
+    reference: pd.DataFrame,
+    path: Path,
+    criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
+) -> None:
+    """Unmap % improvement vs size: the rig's medians with CI bars, the seed's table beside.
+
+    `reference` is one seed table (seed.table()). The seed's points are nudged right so
+    bars and markers at the same size do not hide each other.
+    """
+    names = variants(frame)[1:]
+    table = improvement_table(frame, "unmap", criteria)
+    table_name = str(reference["table"].iloc[0]) if not reference.empty else seed.NO_WORKAROUND
+    mode = str(frame["mode"].iloc[0])
+    clock = "instruction-counted time" if mode == "icount" else "host time under TCG"
+    figure, axis = plt.subplots(figsize=(9, 5))
+    seen: list[float] = []
+    for name in names:
+        axis.errorbar(
+            table.index.to_numpy(dtype=float),
+            table[f"improvement_pct:{name}"],
+            yerr=_ci_errors(table, name),
+            marker="o",
+            capsize=4,
+            linewidth=1.5,
+            label=f"rig, {name}: emulated SMMUv3, {mode} ratios (bars: 95% CI)",
+        )
+        seen += list(table[f"ci_low_pct:{name}"]) + list(table[f"ci_high_pct:{name}"])
+    axis.plot(
+        reference["size_bytes"].to_numpy(dtype=float) * 2**0.08,
+        reference["improvement_pct"],
+        marker="s",
+        markerfacecolor="none",
+        linestyle="--",
+        color="black",
+        label=f"seed, hardware: {seed.HARDWARE}\n({seed.TABLES[table_name]})",
+    )
+    seen += list(reference["improvement_pct"])
+    sizes = sorted({int(s) for s in table.index} | {int(s) for s in reference["size_bytes"]})
+    _size_axis(axis, sizes)
+    _threshold_band(axis, criteria)
+    axis.set_ylim(*_limits(seen, criteria.threshold_pct))
+    axis.set_ylabel("unmap % improvement over baseline")
+    axis.set_title("Unmap: % improvement vs size, rig (emulated) and seed (hardware)")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=8, loc="best")
+    figure.text(
+        0.01,
+        0.01,
+        f"rig: QEMU SMMUv3, {clock}, so only its ratios mean anything; "
+        "seed: unmap latency on real hardware as posted in the May 2024 RFC thread",
+        fontsize=7,
+        color="dimgray",
+    )
+    figure.tight_layout(rect=(0, 0.04, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 

@@ -1,8 +1,9 @@
 """Install what the rig needs from Debian, or say exactly what is missing.
 
 Runs with the system Python before the virtualenv exists, so: standard library only.
-Usage: ``python3 -m rig.prereqs [--check]``. Exit 0 when everything is present,
-2 when something is missing and cannot be installed here.
+Usage: ``python3 -m rig.prereqs [--check] [--tests]``. ``--tests`` adds what only the
+test suite needs. Exit 0 when everything is present, 2 when something is missing and
+cannot be installed here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ APT_PACKAGES: dict[str, str] = {
     "patch": "applying kernel patches",
     "python3-venv": "the rig's virtualenv",
 }
+# Only the tests need these (make test); a bench run never does.
+TEST_APT_PACKAGES: dict[str, str] = {
+    "chromium": "headless browser for the report test",
+}
 BUSYBOX_PACKAGE = "busybox-static:arm64"
 
 
@@ -47,11 +52,16 @@ def find_busybox_deb() -> Path | None:
     return found[-1] if found else None
 
 
-def missing_apt_packages() -> list[str]:
+def wanted_apt_packages(tests: bool = False) -> dict[str, str]:
+    return {**APT_PACKAGES, **TEST_APT_PACKAGES} if tests else dict(APT_PACKAGES)
+
+
+def missing_apt_packages(tests: bool = False) -> list[str]:
+    wanted = wanted_apt_packages(tests)
     if shutil.which("dpkg-query") is None:
-        return list(APT_PACKAGES)
+        return list(wanted)
     missing = []
-    for name in APT_PACKAGES:
+    for name in wanted:
         result = subprocess.run(
             ["dpkg-query", "-W", "-f=${db:Status-Status}", name],
             capture_output=True,
@@ -101,15 +111,17 @@ def install(apt_missing: list[str], need_busybox: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m rig.prereqs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="only report, never install")
+    parser.add_argument("--tests", action="store_true", help="also what the tests need (make test)")
     args = parser.parse_args(argv)
 
-    apt_missing = missing_apt_packages()
+    wanted_apt = wanted_apt_packages(args.tests)
+    apt_missing = missing_apt_packages(args.tests)
     need_busybox = find_busybox_deb() is None
     if not apt_missing and not need_busybox:
         print("prereqs: all host packages present")
         return 0
 
-    wanted = [f"  apt package {name}: {APT_PACKAGES[name]}" for name in apt_missing]
+    wanted = [f"  apt package {name}: {wanted_apt[name]}" for name in apt_missing]
     if need_busybox:
         wanted.append(
             f"  {BUSYBOX_PACKAGE} (.deb downloaded into {busybox_deb_dir()}): the guest's userland"

@@ -31,6 +31,9 @@ class MachineProfile:
     bench_device: str
     bench_device_bdf: str
     extra_cmdline: tuple[str, ...] = ()
+    # A DMA-capable device behind the same SMMU for the data-integrity pass; the rig
+    # attaches its scratch disk to it (",drive=...").
+    integrity_device: str = "virtio-blk-pci,iommu_platform=on,disable-legacy=on"
     # Patches from kernel-patches/support/ that every variant of this profile is built with.
     support_patches: tuple[str, ...] = ()
     # "page-size-only": the profile forces PAGE_SIZE mappings (an erratum workaround's
@@ -74,6 +77,7 @@ class BootFiles:
     initrd: Path
     dtb: Path | None = None
     qmp_socket: Path | None = None
+    disk: Path | None = None
     cmdline: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -147,6 +151,9 @@ def argv(
     if boot.dtb is not None:
         args += ["-dtb", str(boot.dtb)]
     args += ["-device", profile.bench_device]
+    if boot.disk is not None:
+        args += ["-drive", f"file={boot.disk},if=none,format=raw,id=rigdisk"]
+        args += ["-device", f"{profile.integrity_device},drive=rigdisk"]
     if boot.qmp_socket is not None:
         args += ["-qmp", f"unix:{boot.qmp_socket},server=on,wait=off"]
     return args

@@ -14,7 +14,7 @@ from rig import __version__, paths, records, tools
 from rig.hashing import sha256_file
 
 if TYPE_CHECKING:
-    from rig.pipeline import RunState
+    from rig.plan import RunState
 
 
 def _boots(state: RunState) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,29 +80,37 @@ class RunDir:
 
     def __post_init__(self) -> None:
         self.results_root.mkdir(parents=True, exist_ok=True)
-        self.path = self.results_root / f".in-progress-{self.run_id}-{os.getpid()}"
-        self.path.mkdir()
+        self.path = Path(
+            tempfile.mkdtemp(prefix=f".in-progress-{self.run_id}-", dir=self.results_root)
+        )
 
     @property
     def final_path(self) -> Path:
         return self.results_root / self.run_id
 
+    def _move_to(self, name: str) -> Path:
+        """Rename into a name no other run holds: a name is claimed by creating it
+        (atomic), then the run is renamed over the empty claim."""
+        for attempt in range(1, 100):
+            target = self.results_root / (name if attempt == 1 else f"{name}-{attempt}")
+            try:
+                target.mkdir()
+            except FileExistsError:
+                continue
+            self.path.rename(target)
+            self.path = target
+            return target
+        raise RuntimeError(f"no free run folder name for {name} in {self.results_root}")
+
     def complete(self) -> Path:
-        target = self.final_path
-        self.path.rename(target)
-        self.path = target
+        target = self._move_to(self.run_id)
         self._point_latest(target)
         return target
 
     def abandon(self, reason: str) -> Path:
         """Keep what was written, labelled incomplete; `latest` is left alone."""
         (self.path / INCOMPLETE_MARKER).write_text(reason.rstrip() + "\n")
-        target = self.results_root / f"{self.run_id}.incomplete"
-        if target.exists():
-            shutil.rmtree(target)
-        self.path.rename(target)
-        self.path = target
-        return target
+        return self._move_to(f"{self.run_id}.incomplete")
 
     def _point_latest(self, target: Path) -> None:
         latest = self.results_root / "latest"

@@ -1,16 +1,22 @@
-"""Rebuild a run's summary.md and plots from its results.csv alone."""
+"""Rebuild a run's summary.md, plots and report.html from what the run folder holds.
+
+results.csv is required; counters.csv and run.json are used when present.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from rig import plots, summary
+from rig import correctness, html_report, plots, seed, stats, summary, work_counters
 from rig.errors import UserError
 from rig.records import INCOMPLETE_MARKER
 
-OUTPUTS = ("summary.md", "latency.png", "improvement.png")
+OUTPUTS = ("summary.md", "latency.png", "improvement.png", "comparison.png", "report.html")
+RUN_JSON = "run.json"
 
 
 def load(csv_path: Path) -> pd.DataFrame:
@@ -24,21 +30,68 @@ def load(csv_path: Path) -> pd.DataFrame:
     return frame
 
 
-def build(run_dir: Path) -> list[Path]:
+def load_run_info(run_dir: Path) -> dict[str, Any] | None:
+    """run.json as a dict, or None when the folder has none (a report from results.csv)."""
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not readable JSON ({err})") from err
+    if not isinstance(value, dict):
+        raise UserError(f"{path}: expected a JSON object at the top")
+    return value
+
+
+def criteria_for(run_info: dict[str, Any] | None, threshold_pct: float | None) -> stats.Criteria:
+    """The threshold given here wins, then one recorded in run.json's settings, then 5%."""
+    recorded = ((run_info or {}).get("settings") or {}).get("threshold_pct")
+    chosen = threshold_pct if threshold_pct is not None else recorded
+    if chosen is None:
+        return stats.Criteria()
+    if isinstance(chosen, bool) or not isinstance(chosen, int | float) or not 0 < chosen < 100:
+        raise UserError(f"verdict threshold {chosen!r} is out of range; expected a % in (0, 100)")
+    return stats.Criteria(threshold_pct=float(chosen))
+
+
+def _write_text(target: Path, text: str) -> None:
+    partial = target.with_suffix(".partial")
+    partial.write_text(text)
+    partial.replace(target)
+
+
+def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     run_dir = run_dir.resolve()
     marker = run_dir / INCOMPLETE_MARKER
     if marker.exists():
         reason = marker.read_text().strip()
         raise UserError(f"{run_dir}: the run is incomplete ({reason}); it gets no report")
     frame = load(run_dir / "results.csv")
-    written = []
-    text = summary.markdown(frame)
-    target = run_dir / "summary.md"
-    partial = target.with_suffix(".partial")
-    partial.write_text(text)
-    partial.replace(target)
-    written.append(target)
+    counters = work_counters.load(run_dir)
+    run_info = load_run_info(run_dir)
+    criteria = criteria_for(run_info, threshold_pct)
+    seed_name = seed.choose_table(run_info, str(frame["profile"].iloc[0]))
+    reference = seed.table(seed.load(), seed_name)
+
+    verdicts = correctness.read(run_dir)
+    _write_text(
+        run_dir / "summary.md",
+        summary.markdown(frame, counters=counters, criteria=criteria, verdicts=verdicts),
+    )
     plots.latency_plot(frame, run_dir / "latency.png")
-    plots.improvement_plot(frame, run_dir / "improvement.png")
-    written += [run_dir / "latency.png", run_dir / "improvement.png"]
-    return written
+    plots.improvement_plot(frame, run_dir / "improvement.png", criteria)
+    plots.comparison_plot(frame, reference, run_dir / "comparison.png", criteria)
+    page = html_report.render(
+        html_report.Inputs(
+            frame=frame,
+            run_info=run_info,
+            counters=counters,
+            criteria=criteria,
+            seed_table=seed_name,
+            run_dir=run_dir,
+            verdicts=verdicts,
+        )
+    )
+    _write_text(run_dir / "report.html", page)
+    return [run_dir / name for name in OUTPUTS]

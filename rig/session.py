@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from rig import benchmark, counters, gates
+from rig import benchmark, counters, gates, integrity
 from rig.console import Console
 from rig.errors import RunFailed
 from rig.machine import Machine
 from rig.profile import MachineProfile
 from rig.settings import Settings
 
-BootKind = Literal["timed", "counting"]
+# timed: measured, never traced. checks: untimed; DMA integrity pass, then counting when enabled.
+BootKind = Literal["timed", "checks"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class BootSpec:
 
     @property
     def label(self) -> str:
-        return f"{self.variant}-r{self.repeat}" if self.kind == "timed" else f"{self.variant}-count"
+        return (
+            f"{self.variant}-r{self.repeat}" if self.kind == "timed" else f"{self.variant}-checks"
+        )
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class BootResult:
     gates: list[gates.GateResult]
     measurements: list[tuple[int, benchmark.Measurement]] = field(default_factory=list)
     counts: list[tuple[int, counters.UnmapCounts]] = field(default_factory=list)
+    integrity: list[integrity.IntegrityResult] = field(default_factory=list)
 
 
 SizeCallback = Callable[[BootSpec, int, benchmark.Measurement], None]
@@ -85,6 +89,7 @@ def failed_gates_error(spec: BootSpec, results: list[gates.GateResult]) -> RunFa
         f"boot {spec.label}: {len(failed)} gate(s) failed: " + ", ".join(g.name for g in failed),
         excerpt="\n".join(lines),
         log_path=str(spec.console_log),
+        check="gates: " + ", ".join(g.name for g in failed),
     )
 
 
@@ -154,16 +159,51 @@ def run_boot(
         return BootResult(spec, machine.boot_seconds, results, measurements=measurements)
 
 
-def run_counting_boot(spec: BootSpec, profile: MachineProfile, settings: Settings) -> BootResult:
-    """A counting boot: every size with the unmap path traced (see rig.counters)."""
+def integrity_pass(spec: BootSpec, console: Console) -> list[integrity.IntegrityResult]:
+    """Write and read back every size through the SMMU; any damage fails the variant."""
+    group = console.run(integrity.device_group_command())[1].strip()
+    if not group:
+        raise RunFailed(
+            f"boot {spec.label}: the integrity disk is not behind the SMMU (no IOMMU group)",
+            log_path=str(spec.console_log),
+            check="DMA integrity",
+        )
+    results = []
+    for slot, size in enumerate(integrity.SIZES):
+        output = console.check(integrity.round_trip_command(size, slot))
+        result = integrity.parse_round_trip(output, size)
+        if not result.intact:
+            raise RunFailed(
+                f"boot {spec.label}: {size} bytes read back through the SMMU differ from "
+                "what was written",
+                excerpt=output,
+                log_path=str(spec.console_log),
+                check="DMA integrity",
+            )
+        results.append(result)
+    errors = integrity.io_errors(console.check("dmesg"))
+    if errors:
+        raise RunFailed(
+            f"boot {spec.label}: I/O errors during the integrity pass",
+            excerpt="\n".join(errors[-20:]),
+            log_path=str(spec.console_log),
+            check="DMA integrity",
+        )
+    return results
+
+
+def run_checks_boot(spec: BootSpec, profile: MachineProfile, settings: Settings) -> BootResult:
+    """An untimed boot: the DMA integrity pass, then (if enabled) the traced counting pass."""
     with gated_guest(spec, profile, settings) as (machine, console, results):
-        for command in counters.SETUP:
-            console.check(command)
+        checked = integrity_pass(spec, console)
         counted = []
-        for size in settings.size_bytes:
-            output = ""
-            for command in counters.window_commands(_command(settings, size)):
-                output = console.check(command)
-            counted.append((size, counters.parse(output, f"{spec.variant} at {size} bytes")))
+        if settings.counters:
+            for command in counters.SETUP:
+                console.check(command)
+            for size in settings.size_bytes:
+                output = ""
+                for command in counters.window_commands(_command(settings, size)):
+                    output = console.check(command)
+                counted.append((size, counters.parse(output, f"{spec.variant} at {size} bytes")))
         assert machine.boot_seconds is not None
-        return BootResult(spec, machine.boot_seconds, results, counts=counted)
+        return BootResult(spec, machine.boot_seconds, results, counts=counted, integrity=checked)

@@ -1,13 +1,15 @@
-"""From results rows to the seed-style tables: medians, % improvement, spread. Pure."""
+"""From results rows to the seed-style tables: medians, % improvement, CI, verdict. Pure."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
+from rig import correctness, stats, tables
 from rig.errors import UserError
 from rig.patches import BASELINE
 from rig.records import CSV_COLUMNS
-from rig.sizes import format_size
 
 METRICS = {"unmap": "Unmap", "map": "Map"}
 ICOUNT_NOTE = (
@@ -18,6 +20,17 @@ WALLCLOCK_NOTE = (
     "wallclock mode: plain TCG on a shared host; boots were interleaved to cancel drift, "
     "but expect more noise than in icount mode."
 )
+COUNTERS_NOTE = (
+    "From a separate, untimed boot per variant with the unmap path traced: page-table "
+    "syncs per unmap call, beside the minimum the rig expects for that size on this profile, "
+    "and TLB add-page calls per unmap."
+)
+CORRECTNESS_NOTE = (
+    "A variant that fails any check is FAILED, and its latencies are not a result: its "
+    "verdicts below say FAILED whatever the numbers are."
+)
+# Bold in Markdown for the verdicts that claim something; the word itself is the marker.
+_EMPHASISED = {stats.IMPROVED, stats.REGRESSED, correctness.FAILED}
 
 
 def check_columns(frame: pd.DataFrame, source: str) -> None:
@@ -43,51 +56,119 @@ def per_size(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Median, min, max and spread % over boots, per variant and size."""
     column = f"{metric}_us"
     grouped = frame.groupby(["variant", "size_bytes"])[column]
-    stats = grouped.agg(["median", "min", "max", "count"]).reset_index()
-    stats["spread_pct"] = (stats["max"] - stats["min"]) / stats["median"] * 100.0
-    return stats
+    result = grouped.agg(["median", "min", "max", "count"]).reset_index()
+    result["spread_pct"] = (result["max"] - result["min"]) / result["median"] * 100.0
+    return result
 
 
-def improvement_table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """One row per size: each variant's median, and each patch's % improvement over baseline."""
-    stats = per_size(frame, metric)
-    medians = stats.pivot(index="size_bytes", columns="variant", values="median")
-    spreads = stats.pivot(index="size_bytes", columns="variant", values="spread_pct")
+def improvement_table(
+    frame: pd.DataFrame, metric: str, criteria: stats.Criteria = stats.DEFAULT_CRITERIA
+) -> pd.DataFrame:
+    """One row per size: each variant's median and spread, and for each patch its %
+    improvement over baseline with the 95% CI, p-value and verdict of rig.stats."""
+    by_size = per_size(frame, metric)
+    medians = by_size.pivot(index="size_bytes", columns="variant", values="median")
+    spreads = by_size.pivot(index="size_bytes", columns="variant", values="spread_pct")
+    compared = stats.compare(frame, (metric,), criteria).set_index(["variant", "size_bytes"])
     table = pd.DataFrame(index=medians.index)
-    for variant in variants(frame):
+    names = variants(frame)
+    for variant in names:
         table[variant] = medians[variant]
-    for variant in variants(frame)[1:]:
-        table[f"improvement_pct:{variant}"] = (
-            (medians[BASELINE] - medians[variant]) / medians[BASELINE] * 100.0
-        )
-    for variant in variants(frame):
+    for variant in names[1:]:
+        cells = compared.xs(variant, level="variant").reindex(table.index)
+        table[f"improvement_pct:{variant}"] = cells["change_pct"]
+        table[f"ci_low_pct:{variant}"] = cells["ci_low_pct"]
+        table[f"ci_high_pct:{variant}"] = cells["ci_high_pct"]
+        table[f"p_value:{variant}"] = cells["p_value"]
+        table[f"verdict:{variant}"] = cells["verdict"]
+    for variant in names:
         table[f"spread_pct:{variant}"] = spreads[variant]
     return table.sort_index()
 
 
-def _markdown_table(table: pd.DataFrame, names: list[str]) -> list[str]:
-    patched = names[1:]
-    header = ["Size", *[f"{name} (us)" for name in names]]
-    header += [f"% improvement ({name})" for name in patched]
-    header += [f"spread {name}" for name in names]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
-    for size, row in table.iterrows():
-        cells = [format_size(int(str(size)))]
-        cells += [f"{row[name]:.1f}" for name in names]
-        cells += [f"{row[f'improvement_pct:{name}']:+.2f}" for name in patched]
-        cells += [f"{row[f'spread_pct:{name}']:.1f}%" for name in names]
+def display_table(
+    frame: pd.DataFrame,
+    metric: str,
+    criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
+    failed: frozenset[str] = frozenset(),
+) -> tuple[tables.Table, pd.DataFrame]:
+    """The latency table of one metric as text cells, and the comparisons behind it.
+
+    A variant in ``failed`` failed a correctness check: its verdict is FAILED whatever
+    its numbers say, so a fast but wrong patch never reads as an improvement.
+    """
+    names = variants(frame)
+    by_size = per_size(frame, metric)
+    medians = by_size.pivot(index="size_bytes", columns="variant", values="median").sort_index()
+    spreads = by_size.pivot(index="size_bytes", columns="variant", values="spread_pct")
+    compared = stats.compare(frame, (metric,), criteria)
+    compared.loc[compared["variant"].isin(failed), "verdict"] = correctness.FAILED
+    return tables.latency_table(medians, spreads, compared, names), compared
+
+
+def failed_variants(verdicts: dict[str, dict[str, Any]]) -> frozenset[str]:
+    return frozenset(v for v, found in verdicts.items() if found["verdict"] != correctness.PASSED)
+
+
+def correctness_table(verdicts: dict[str, dict[str, Any]]) -> tables.Table:
+    """Per variant: its correctness verdict and the checks behind it."""
+    rows = []
+    for variant, found in verdicts.items():
+        failing = [c for c in found["checks"] if not c["passed"]]
+        shown = failing or found["checks"]
+        checks = "; ".join(f"{c['name']}: {c['detail']}" for c in shown)
+        rows.append((variant, str(found["verdict"]), checks))
+    return tables.Table(
+        ("Variant", "Correctness", "Checks"),
+        tuple(rows),
+        verdict_columns=frozenset({1}),
+        left_columns=frozenset({0, 1, 2}),
+    )
+
+
+def how_to_read(frame: pd.DataFrame, criteria: stats.Criteria) -> str:
+    """The paragraph under the header: what each column means and how verdicts are made."""
+    boots = int(frame.groupby("variant")["repeat"].nunique().min())
+    threshold = f"{criteria.threshold_pct:g}%"
+    p_floor = (
+        f" With {boots} boots per variant it cannot go below {stats.smallest_p(boots, boots):.2g}."
+        if boots <= 5
+        else ""
+    )
+    return (
+        "Latencies are medians over boots; spread = (max - min) / median over boots. "
+        "% improvement = (baseline - patched) / baseline of the medians, as in the seed's "
+        "tables (positive is faster). 95% CI: bootstrap over boots "
+        f"({criteria.resamples} resamples, seed {criteria.seed}). p: Mann-Whitney U, "
+        f"two-sided, exact; shown for information only.{p_floor} Verdict, with threshold "
+        f"T = {threshold}: **improved** if the CI is above 0 and the change is more than "
+        f"+{threshold}; **regressed** if the CI is below 0 and the change is less than "
+        f"-{threshold}; no significant change if the whole CI lies within ±{threshold}; "
+        "inconclusive otherwise (the boots are too noisy to tell). README.md, "
+        '"Statistics", says why.'
+    )
+
+
+def render_markdown(table: tables.Table) -> list[str]:
+    align = ["---:" if i not in table.left_columns else ":---" for i in range(len(table.header))]
+    lines = ["| " + " | ".join(table.header) + " |", "|" + "|".join(align) + "|"]
+    for row in table.rows:
+        cells = [
+            f"**{cell}**" if i in table.verdict_columns and cell in _EMPHASISED else cell
+            for i, cell in enumerate(row)
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def markdown(frame: pd.DataFrame, title_note: str = "") -> str:
+def header_lines(frame: pd.DataFrame, criteria: stats.Criteria) -> list[str]:
     names = variants(frame)
     profile = str(frame["profile"].iloc[0])
     mode = str(frame["mode"].iloc[0])
     boots = frame.groupby("variant")["repeat"].nunique().to_dict()
     releases = frame.groupby("variant")["kernel_release"].first().to_dict()
     first = frame.iloc[0]
-    lines = [
+    return [
         f"# smmu-rig: {', '.join(names[1:]) or 'baseline'} vs baseline on {profile} ({mode})",
         "",
         f"- profile: `{profile}`; timing mode: `{mode}`",
@@ -95,17 +176,39 @@ def markdown(frame: pd.DataFrame, title_note: str = "") -> str:
         f"dir {first['direction']}, {first['dma_bits']}-bit mask",
         "- boots per variant: " + ", ".join(f"{v} {boots.get(v, 0)}" for v in names),
         "- kernels: " + ", ".join(f"{v} `{releases.get(v)}`" for v in names),
+        f"- verdict threshold: {criteria.threshold_pct:g}%",
         "",
         "> " + (ICOUNT_NOTE if mode == "icount" else WALLCLOCK_NOTE),
-        "",
-        "Latencies are medians over boots. % improvement = (baseline - patched) / baseline, "
-        "as in the seed's tables (positive is faster). Spread = (max - min) / median over "
-        "boots: a difference smaller than the spread is not a result.",
     ]
+
+
+def markdown(
+    frame: pd.DataFrame,
+    title_note: str = "",
+    counters: pd.DataFrame | None = None,
+    criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
+    verdicts: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    lines = [*header_lines(frame, criteria), "", how_to_read(frame, criteria)]
     if title_note:
         lines += ["", title_note]
+    failed = failed_variants(verdicts or {})
+    if verdicts:
+        lines += ["", "## Correctness", "", CORRECTNESS_NOTE, ""]
+        lines += render_markdown(correctness_table(verdicts))
     for metric, title in METRICS.items():
-        table = improvement_table(frame, metric)
-        lines += ["", f"## {title} latency (us)", "", *_markdown_table(table, names)]
-    lines += ["", "Plots: `latency.png` (latency vs size), `improvement.png` (% vs size).", ""]
+        table, compared = display_table(frame, metric, criteria, failed)
+        lines += ["", f"## {title} latency (us)", "", *render_markdown(table), ""]
+        lines += [f"Verdicts: {line}." for line in tables.verdict_digest(compared)]
+        for warning in stats.noise_warnings(frame, compared, metric, criteria):
+            lines += ["", f"> **Warning** ({metric}): {warning}."]
+    if counters is not None:
+        lines += ["", "## Work counted per unmap", "", COUNTERS_NOTE, ""]
+        lines += render_markdown(tables.counters_table(counters, variants(frame)))
+    lines += [
+        "",
+        "Plots: `latency.png` (latency vs size), `improvement.png` (% vs size, 95% CI bars), "
+        "`comparison.png` (unmap % vs the seed's hardware numbers). All of it: `report.html`.",
+        "",
+    ]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rig import paths, pipeline, settings, source
+from rig import paths, pipeline, plan, settings, source
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT
 from rig.progress import Progress
@@ -25,8 +25,10 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
         settings.load(paths.DEFAULT_BENCH_CONFIG),
         {"patches": (), "sizes": ("4K", "1M"), "seconds": 1, "repeat": 1},
     )
-    inputs = pipeline.resolve_inputs(chosen, None, tmp_path, paths.cache_root())
-    run_dir = pipeline.run(inputs, Progress(quiet=True))
+    inputs = plan.resolve_inputs(chosen, None, tmp_path, paths.cache_root())
+    outcome = pipeline.run(inputs, Progress(quiet=True))
+    assert outcome.failed_variants == []
+    run_dir = outcome.path
 
     assert (tmp_path / "latest").resolve() == run_dir.resolve()
     frame = pd.read_csv(run_dir / "results.csv")
@@ -36,7 +38,8 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
     assert frame["unmap_us"].iloc[1] > 5 * frame["unmap_us"].iloc[0]
 
     record = json.loads((run_dir / "run.json").read_text())
-    (boot,) = record["boots"]
+    boot, checks = record["boots"]
+    assert (boot["kind"], checks["kind"]) == ("timed", "checks")
     assert (
         boot["expected_release"].startswith("6.1.") and "-rig-baseline-" in boot["expected_release"]
     )
@@ -47,6 +50,8 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
         "benchmark driver bound": True,
         "TLB invalidation mode": True,
         "table walk coherency": True,
+        "page sizes": True,
+        "io-pgtable selftest": True,
     }
     assert record["qemu"]["dtb_edits"] == [
         f"deleted dma-coherent from {record['qemu']['dtb_smmu_node']}"
@@ -54,6 +59,25 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
     console = (run_dir / boot["console_log"]).read_text()
     assert f"SMMU-RIG-READY release={boot['expected_release']}" in console
     assert (run_dir / "summary.md").exists() and (run_dir / "latency.png").exists()
+
+    # The checks boot moved real data through the SMMU and traced the unmap path: the
+    # unpatched kernel syncs once per PTE.
+    verdict = json.loads((run_dir / "correctness.json").read_text())["baseline"]
+    assert verdict["verdict"] == "passed"
+    assert [c["name"] for c in verdict["checks"]] == [
+        "gates",
+        "console watch",
+        "DMA integrity",
+        "page-table syncs per unmap",
+    ]
+    counted = {
+        int(row["size_bytes"]): row
+        for row in pd.read_csv(run_dir / "counters.csv").to_dict("records")
+    }
+    assert counted[4096]["syncs_per_unmap"] == 1
+    assert counted[1024 * 1024]["syncs_per_unmap"] == 256
+    assert counted[1024 * 1024]["syncs_min"] == counted[1024 * 1024]["syncs_max"] == 256
+    assert counted[1024 * 1024]["tlb_add_page_per_unmap"] == 256
 
 
 def test_patch_that_does_not_apply_stops_before_building_and_leaves_the_tree(

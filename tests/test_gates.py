@@ -8,7 +8,7 @@ from pathlib import Path
 from rig import gates
 from rig import profile as prof
 
-RELEASE = "6.1.192-rig-baseline-c54a219d"
+RELEASE = "6.1.192-rig-baseline-a5618a4c"
 
 
 def facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
@@ -62,6 +62,7 @@ def test_no_smmu_no_group_no_driver(data_dir: Path) -> None:
         "benchmark driver bound",
         "TLB invalidation mode",
         "table walk coherency",
+        "io-pgtable selftest",
     ):
         assert not results[name].passed, name
 
@@ -72,3 +73,23 @@ def test_lazy_domain_fails_a_strict_profile(data_dir: Path) -> None:
     gate = results["TLB invalidation mode"]
     assert not gate.passed
     assert "DMA-FQ" in gate.detail
+
+
+def test_a_failing_selftest_fails_its_gate(data_dir: Path) -> None:
+    text = (data_dir / "dmesg-smmuv3-noncoherent.txt").read_text()
+    broken = facts(data_dir, dmesg=text.replace("18 PASS 0 FAIL", "17 PASS 1 FAIL"))
+    results = by_name(gates.check_all(broken, prof.load_profile("smmuv3-noncoherent"), RELEASE))
+    assert not results["io-pgtable selftest"].passed
+    assert results["io-pgtable selftest"].detail == "17 PASS 1 FAIL"
+
+
+def test_page_size_profile_needs_the_drivers_word(data_dir: Path) -> None:
+    profile = prof.load_profile("smmuv3-noncoherent-pagesize")
+    results = by_name(gates.check_all(facts(data_dir), profile, RELEASE))
+    assert not results["page sizes"].passed
+    forced = facts(
+        data_dir,
+        dmesg=(data_dir / "dmesg-smmuv3-noncoherent.txt").read_text()
+        + "arm-smmu-v3 9050000.smmuv3: force_page_size: page sizes restricted to 0x1000\n",
+    )
+    assert by_name(gates.check_all(forced, profile, RELEASE))["page sizes"].passed

@@ -59,6 +59,25 @@ def test_failing_hunk_is_named_and_tree_is_untouched(tmp_path: Path, tree: Path)
     assert (tree / "src" / "file.c").read_text() == ORIGINAL
 
 
+def test_a_series_is_reverted_last_first(tmp_path: Path, tree: Path) -> None:
+    first = make_patch(tmp_path, "first", GOOD)
+    second = make_patch(
+        tmp_path,
+        "second",
+        GOOD.replace("-line 3\n+line three", "-line three\n+line THREE").replace(
+            " line 2\n", " line 2\n", 1
+        ),
+    )
+    with patches.applied_series([first, second], tree, tmp_path):
+        assert "line THREE" in (tree / "src" / "file.c").read_text()
+        assert sorted(m.name for m in tmp_path.glob(f"{patches.MARKER_PREFIX}*")) == [
+            f"{patches.MARKER_PREFIX}0",
+            f"{patches.MARKER_PREFIX}1",
+        ]
+    assert (tree / "src" / "file.c").read_text() == ORIGINAL
+    assert not list(tmp_path.glob(f"{patches.MARKER_PREFIX}*"))
+
+
 def test_applied_is_reverted_even_on_error(tmp_path: Path, tree: Path) -> None:
     good = make_patch(tmp_path, "good", GOOD)
     marker = tmp_path / "marker"
@@ -71,7 +90,7 @@ def test_applied_is_reverted_even_on_error(tmp_path: Path, tree: Path) -> None:
 
 
 def test_repair_reverts_what_a_killed_run_left(tmp_path: Path, tree: Path) -> None:
-    marker = tmp_path / "marker"
+    marker = tmp_path / f"{patches.MARKER_PREFIX}0"
     # What a run killed inside patches.applied() leaves: the patch in the tree and
     # its copy in the marker (the patch file itself may have changed since).
     marker.write_text(GOOD)
@@ -79,7 +98,7 @@ def test_repair_reverts_what_a_killed_run_left(tmp_path: Path, tree: Path) -> No
         ["patch", "-p1", "-d", str(tree)], input=GOOD, text=True, check=True, capture_output=True
     )
     assert "line three" in (tree / "src" / "file.c").read_text()
-    patches.repair(tree, marker)
+    patches.repair(tree, tmp_path)
     assert (tree / "src" / "file.c").read_text() == ORIGINAL
     assert not marker.exists()
 

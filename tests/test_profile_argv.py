@@ -17,6 +17,7 @@ BOOT = BootFiles(
     initrd=Path("/images/initramfs.cpio.gz"),
     dtb=Path("/run/machine.dtb"),
     qmp_socket=Path("/run/qmp.sock"),
+    disk=Path("/run/disk.img"),
 )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rig import records
-from rig.pipeline import schedule
+from rig.plan import schedule
 
 
 def test_schedule_interleaves_abba() -> None:
@@ -35,3 +35,15 @@ def test_failed_run_is_kept_labelled_and_latest_untouched(tmp_path: Path) -> Non
     assert (kept / "INCOMPLETE").read_text() == "kernel panic during boot 2\n"
     assert (kept / "results.csv").exists()
     assert (tmp_path / "latest").resolve() == (tmp_path / "good").resolve()
+
+
+def test_two_runs_with_the_same_id_both_survive(tmp_path: Path) -> None:
+    first = records.RunDir(tmp_path, "same-second")
+    second = records.RunDir(tmp_path, "same-second")
+    (first.path / "results.csv").write_text("first\n")
+    (second.path / "results.csv").write_text("second\n")
+    one, two = first.complete(), second.complete()
+    assert one != two
+    assert (one / "results.csv").read_text() == "first\n"
+    assert (two / "results.csv").read_text() == "second\n"
+    assert (tmp_path / "latest").resolve() == two.resolve()

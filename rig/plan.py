@@ -1,0 +1,111 @@
+"""What a run will do: its validated inputs, its boots in order, and its state so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rig import dtb, kbuild, tools
+from rig import profile as prof
+from rig import source as src
+from rig.correctness import Check
+from rig.kbuild import BuiltKernel, Variant
+from rig.profile import BootFiles, MachineProfile, TimingMode
+from rig.session import BootKind, BootResult, BootSpec
+from rig.settings import Settings
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a run needs, validated before anything is built or written."""
+
+    settings: Settings
+    profile: MachineProfile
+    mode: TimingMode
+    variants: list[Variant]
+    kernel_src: Path | None
+    results_root: Path
+    cache: Path
+
+
+def resolve_inputs(
+    settings: Settings, kernel_src: Path | None, results_root: Path, cache: Path
+) -> Inputs:
+    profile = prof.load_profile(settings.profile)
+    return Inputs(
+        settings=settings,
+        profile=profile,
+        mode=prof.mode_by_name(settings.mode),
+        variants=kbuild.variants_for(list(settings.patches), profile.support_patches),
+        kernel_src=kernel_src,
+        results_root=results_root,
+        cache=cache,
+    )
+
+
+@dataclass
+class RunState:
+    """What a run has produced so far; run.json is written from it, also on failure."""
+
+    inputs: Inputs
+    run_id: str
+    source: src.KernelSource | None = None
+    kernels: list[BuiltKernel] = field(default_factory=list)
+    dtb: dtb.PreparedDtb | None = None
+    specs: list[BootSpec] = field(default_factory=list)
+    boots: list[BootResult] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    counter_rows: list[dict[str, Any]] = field(default_factory=list)
+    # Variant -> the correctness checks it went through (see rig.correctness).
+    checks: dict[str, list[Check]] = field(default_factory=dict)
+
+
+def schedule(variants: list[str], repeat: int) -> list[tuple[str, int]]:
+    """Interleaved boots, A B B A A B ...: slow drift of the host hits every variant alike."""
+    order: list[tuple[str, int]] = []
+    for index in range(repeat):
+        names = variants if index % 2 == 0 else list(reversed(variants))
+        order += [(name, index + 1) for name in names]
+    return order
+
+
+def boot_plan(inputs: Inputs) -> list[tuple[str, int, BootKind]]:
+    """Timed boots interleaved, then one untimed checks boot per variant."""
+    names = [v.name for v in inputs.variants]
+    plan: list[tuple[str, int, BootKind]] = [
+        (name, repeat, "timed") for name, repeat in schedule(names, inputs.settings.repeat)
+    ]
+    return plan + [(name, 1, "checks") for name in names]
+
+
+def boot_specs(
+    inputs: Inputs,
+    kernels: list[BuiltKernel],
+    initrd: Path,
+    dtb_path: Path,
+    *,
+    run_dir: Path,
+    scratch: Path,
+) -> list[BootSpec]:
+    by_name = {k.variant: k for k in kernels}
+    specs = []
+    disk = scratch / "integrity-disk.img"
+    for order, (name, repeat, kind) in enumerate(boot_plan(inputs), start=1):
+        kernel = by_name[name]
+        qmp = scratch / f"qmp-{order}.sock"
+        boot = BootFiles(kernel.image, initrd, dtb=dtb_path, qmp_socket=qmp, disk=disk)
+        suffix = f"r{repeat}" if kind == "timed" else "checks"
+        specs.append(
+            BootSpec(
+                variant=name,
+                repeat=repeat,
+                order=order,
+                expected_release=kernel.release,
+                argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU),
+                qmp_socket=qmp,
+                console_log=run_dir / "console" / f"{order:02d}-{name}-{suffix}.log",
+                kind=kind,
+            )
+        )
+    return specs

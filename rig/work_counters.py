@@ -1,0 +1,52 @@
+"""Reading counters.csv for the report: work counted per unmap, optional beside results.csv.
+
+Latency says how long an unmap took; these say how much work it did, which is what the
+patch changes (one page-table sync per unmap instead of one per PTE) and what does not
+depend on how QEMU's clock relates to hardware.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from rig.errors import UserError
+
+FILE_NAME = "counters.csv"
+COLUMNS = (
+    "variant",
+    "size_bytes",
+    "unmap_calls",
+    "syncs_per_unmap",
+    "min_syncs_per_unmap",
+    "tlb_add_page_per_unmap",
+    "tlb_sync_per_unmap",
+)
+_NUMERIC = COLUMNS[1:]
+
+
+def load(run_dir: Path) -> pd.DataFrame | None:
+    """The run's counters, or None when the run did not count (the file is optional)."""
+    path = run_dir / FILE_NAME
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not a readable CSV ({err})") from err
+    check(frame, str(path))
+    return frame
+
+
+def check(frame: pd.DataFrame, source: str) -> None:
+    missing = [column for column in COLUMNS if column not in frame.columns]
+    if missing:
+        raise UserError(f"{source}: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise UserError(f"{source}: no rows")
+    for column in _NUMERIC:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise UserError(f"{source}: column {column!r} must be numeric")
+    if frame.duplicated(["variant", "size_bytes"]).any():
+        raise UserError(f"{source}: a variant and size appear twice; one row each expected")
