@@ -83,6 +83,18 @@ def make_parser() -> argparse.ArgumentParser:
         help="verdict threshold in %% (default 5): the smallest change called improved or "
         "regressed; see README, Statistics",
     )
+    soak = sub.add_parser("soak", help="boot and benchmark one kernel N times; failures, spread")
+    _common(soak)
+    soak.add_argument("--cycles", type=int, default=30, help="boot+benchmark cycles (default 30)")
+    soak.add_argument("--variant", default="baseline", help="baseline or a patch name")
+    soak.add_argument("--sizes", help="comma-separated buffer sizes (default 4K,64K,1M)")
+    soak.add_argument("--seconds", type=int, help="dma_map_benchmark seconds per size")
+    soak.add_argument(
+        "--out",
+        type=Path,
+        default=paths.DEFAULT_RESULTS,
+        help="results folder; the soak goes into OUT/soak/",
+    )
     shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
     _common(shell)
     shell.add_argument(
@@ -135,6 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         progress = Progress(quiet=args.quiet)
         if args.command == "build":
             return commands.build(chosen, args.kernel_src, progress)
+        if args.command == "soak":
+            if not 1 <= args.cycles <= 10000:
+                raise UserError(f"--cycles {args.cycles} is out of range; expected 1..10000")
+            if args.sizes is None:
+                chosen = settings.override(chosen, {"sizes": ("4K", "64K", "1M")})
+            return commands.soak(
+                chosen,
+                args.kernel_src,
+                args.variant,
+                cycles=args.cycles,
+                out=args.out,
+                progress=progress,
+            )
         if args.command == "shell":
             return commands.shell(chosen, args.kernel_src, args.variant, args.dry_run, progress)
         return commands.bench(chosen, args.kernel_src, args.out, args.dry_run, progress)

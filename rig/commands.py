@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from rig import dtb, kbuild, paths, pipeline, plan, tools
 from rig import profile as prof
+from rig import soak as soak_run
 from rig import source as src
 from rig.errors import EXIT_OK, EXIT_RUN_FAILED, UserError
 from rig.machine import Machine
@@ -37,6 +39,24 @@ def bench(
         return EXIT_RUN_FAILED
     progress.say(f"[green]done[/green]: {outcome.path}")
     return EXIT_OK
+
+
+def soak(
+    settings: Settings,
+    kernel_src: Path | None,
+    variant: str,
+    *,
+    cycles: int,
+    out: Path,
+    progress: Progress,
+) -> int:
+    patches = () if variant == "baseline" else (variant,)
+    chosen = dataclasses.replace(settings, patches=patches)
+    inputs = plan.resolve_inputs(chosen, kernel_src, out, paths.cache_root())
+    _, kernels, initrd = pipeline.prepare_kernels(inputs, progress, inputs.cache / "logs")
+    folder, failures = soak_run.soak(inputs, kernels[-1], initrd, cycles, progress)
+    print(f"soak results: {folder}")
+    return EXIT_RUN_FAILED if failures else EXIT_OK
 
 
 def build(settings: Settings, kernel_src: Path | None, progress: Progress) -> int:

@@ -112,3 +112,33 @@ def test_patch_that_does_not_apply_stops_before_building_and_leaves_the_tree(
     assert "Hunk #1 FAILED" in err and "stale context" in err
     assert (tree / target).read_bytes() == before
     assert not (tmp_path / "results" / "latest").exists()
+
+
+def test_aa_run_reports_no_significant_change(tmp_path: Path) -> None:
+    """The baseline against a second build of itself, through the whole pipeline."""
+    code = main(
+        [
+            "bench",
+            "--patch",
+            "none",
+            "--sizes",
+            "4K,64K,1M",
+            "--repeat",
+            "3",
+            "--no-counters",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    run_dir = (tmp_path / "latest").resolve()
+    record = json.loads((run_dir / "run.json").read_text())
+    releases = [v["release"] for v in record["variants"]]
+    assert [v["name"] for v in record["variants"]] == ["baseline", "aa-control"]
+    assert releases[0] != releases[1]  # two separately labelled builds of one tree
+    summary = (run_dir / "summary.md").read_text()
+    for metric in ("Unmap", "Map"):
+        section = summary.split(f"## {metric} latency (us)")[1]
+        verdicts = next(line for line in section.splitlines() if line.startswith("Verdicts:"))
+        assert verdicts == "Verdicts: aa-control: no significant change at 4K, 64K, 1M."

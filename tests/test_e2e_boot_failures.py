@@ -1,0 +1,109 @@
+"""End to end with the real kernel and QEMU: a panic, a boot that never gets ready,
+a hung guest command, QEMU refusing its command line. Each is caught, named, the
+console log is kept, and no QEMU is left behind."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rig import paths, plan, settings, tools
+from rig import profile as prof
+from rig.errors import InfraError, RunFailed
+from rig.machine import Machine
+from rig.pipeline import prepare_kernels
+from rig.profile import BootFiles
+from rig.progress import Progress
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def baseline() -> tuple[plan.Inputs, Path, Path]:
+    chosen = settings.override(settings.load(paths.DEFAULT_BENCH_CONFIG), {"patches": ()})
+    inputs = plan.resolve_inputs(chosen, None, paths.DEFAULT_RESULTS, paths.cache_root())
+    _, kernels, initrd = prepare_kernels(inputs, Progress(quiet=True), paths.cache_root() / "logs")
+    return inputs, kernels[0].image, initrd
+
+
+def machine(
+    baseline: tuple[plan.Inputs, Path, Path],
+    log: Path,
+    *cmdline: str,
+    extra: list[str] | None = None,
+    boot_timeout: float = 30,
+) -> Machine:
+    inputs, image, initrd = baseline
+    argv = prof.argv(
+        inputs.profile, inputs.mode, BootFiles(image, initrd, cmdline=cmdline), qemu=tools.QEMU
+    )
+    return Machine(
+        [*argv, *(extra or [])],
+        log,
+        qmp_socket=None,
+        boot_timeout_s=boot_timeout,
+        command_timeout_s=30,
+    )
+
+
+def no_qemu_with(marker: str) -> bool:
+    found = subprocess.run(
+        ["pgrep", "-af", "qemu-system-aarch64"], capture_output=True, text=True, check=False
+    ).stdout
+    return marker not in found
+
+
+def test_kernel_panic_during_boot(baseline: tuple[plan.Inputs, Path, Path], tmp_path: Path) -> None:
+    log = tmp_path / "panic.log"
+    # No init at that path: the kernel panics with "No working init found".
+    with pytest.raises(RunFailed) as caught, machine(baseline, log, "rdinit=/no/such/init") as vm:
+        vm.wait_ready()
+    assert caught.value.check == "console: kernel panic"
+    assert "Kernel panic - not syncing" in caught.value.excerpt
+    assert "Kernel panic" in log.read_text()
+    assert no_qemu_with("rdinit=/no/such/init")
+
+
+def test_boot_that_never_reaches_the_ready_marker(
+    baseline: tuple[plan.Inputs, Path, Path], tmp_path: Path
+) -> None:
+    log = tmp_path / "hang.log"
+    # busybox sleeping as init instead of the rig's /init: the kernel boots, the
+    # marker never comes (everything after "--" is init's arguments).
+    with (
+        pytest.raises(RunFailed) as caught,
+        machine(baseline, log, "rdinit=/bin/busybox", "--", "sleep", "600", boot_timeout=5) as vm,
+    ):
+        vm.wait_ready()
+    assert caught.value.check == "timeout"
+    assert "waiting for the guest's ready marker" in caught.value.message
+    assert "Run /bin/busybox as init process" in log.read_text()
+    assert no_qemu_with("rdinit=/bin/busybox")
+
+
+def test_guest_command_that_hangs(baseline: tuple[plan.Inputs, Path, Path], tmp_path: Path) -> None:
+    log = tmp_path / "command.log"
+    with pytest.raises(RunFailed) as caught, machine(baseline, log, "rig.test=hang") as vm:
+        vm.wait_ready()
+        assert vm.console is not None
+        vm.console.run("sleep 600", timeout_s=3)
+    assert caught.value.check == "timeout" and "sleep 600" in caught.value.message
+    assert log.exists()
+    assert no_qemu_with("rig.test=hang")
+
+
+def test_qemu_refusing_its_command_line(
+    baseline: tuple[plan.Inputs, Path, Path], tmp_path: Path
+) -> None:
+    with (
+        pytest.raises(InfraError) as caught,
+        machine(
+            baseline, tmp_path / "qemu.log", "rig.test=bad-device", extra=["-device", "no-such-dev"]
+        ) as vm,
+    ):
+        vm.wait_ready()
+    assert "QEMU exited before the kernel started (exit code 1)" in caught.value.message
+    assert "no-such-dev" in caught.value.excerpt
+    assert no_qemu_with("rig.test=bad-device")
