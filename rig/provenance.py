@@ -6,6 +6,7 @@ import dataclasses
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,34 @@ def _boots(state: RunState) -> list[dict[str, Any]]:
     return described
 
 
+def portable(value: Any, places: dict[str, str]) -> Any:
+    """The same record with this machine's folders written as names, so a run.json
+    reads the same on every machine and publishes no local paths."""
+    if isinstance(value, str):
+        for folder, name in places.items():
+            value = value.replace(folder, name)
+        return value
+    if isinstance(value, dict):
+        return {key: portable(item, places) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(item, places) for item in value]
+    return value
+
+
 def describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
+    # Longest first: the scratch folder may sit inside the temporary directory, and
+    # the results inside the repository.
+    places = {
+        str(state.inputs.results_root.resolve()): "${RESULTS}",
+        str(paths.cache_root()): "${SMMU_RIG_CACHE}",
+        str(paths.REPO): "${REPO}",
+        tempfile.gettempdir(): "${TMPDIR}",
+    }
+    ordered = dict(sorted(places.items(), key=lambda item: -len(item[0])))
+    return portable(_describe(state, timings), ordered)  # type: ignore[no-any-return]
+
+
+def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
     inputs = state.inputs
     source = state.source
     return {
