@@ -96,16 +96,32 @@ def boot_specs(
         qmp = scratch / f"qmp-{order}.sock"
         boot = BootFiles(kernel.image, initrd, dtb=dtb_path, qmp_socket=qmp, disk=disk)
         suffix = f"r{repeat}" if kind == "timed" else "checks"
+        log = run_dir / "console" / f"{order:02d}-{name}-{suffix}.log"
         specs.append(
-            BootSpec(
-                variant=name,
-                repeat=repeat,
-                order=order,
-                expected_release=kernel.release,
-                argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU),
-                qmp_socket=qmp,
-                console_log=run_dir / "console" / f"{order:02d}-{name}-{suffix}.log",
-                kind=kind,
-            )
+            boot_spec(inputs, kernel, boot, order=order, repeat=repeat, log=log, kind=kind)
         )
     return specs
+
+
+def boot_spec(
+    inputs: Inputs,
+    kernel: BuiltKernel,
+    boot: BootFiles,
+    *,
+    order: int,
+    repeat: int,
+    log: Path,
+    kind: BootKind = "timed",
+) -> BootSpec:
+    """One boot of ``kernel`` on the run's machine, with its QEMU argv."""
+    assert boot.qmp_socket is not None
+    return BootSpec(
+        variant=kernel.variant,
+        repeat=repeat,
+        order=order,
+        expected_release=kernel.release,
+        argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU),
+        qmp_socket=boot.qmp_socket,
+        console_log=log,
+        kind=kind,
+    )

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rig import dtb, records, tools
-from rig import profile as prof
 from rig.errors import RunFailed
 from rig.kbuild import BuiltKernel
-from rig.plan import Inputs
+from rig.plan import Inputs, boot_spec
 from rig.profile import BootFiles
 from rig.progress import Progress
-from rig.session import BootSpec, run_boot
+from rig.session import run_boot
 from rig.sizes import format_size
 
 
@@ -53,15 +52,8 @@ def run_cycles(
         for number in range(1, cycles + 1):
             qmp = Path(scratch) / f"qmp-{number}.sock"
             boot = BootFiles(kernel.image, initrd, dtb=machine_dtb.path, qmp_socket=qmp, disk=disk)
-            spec = BootSpec(
-                variant=kernel.variant,
-                repeat=number,
-                order=number,
-                expected_release=kernel.release,
-                argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU),
-                qmp_socket=qmp,
-                console_log=out / "console" / f"{number:03d}.log",
-            )
+            log = out / "console" / f"{number:03d}.log"
+            spec = boot_spec(inputs, kernel, boot, order=number, repeat=number, log=log)
             started = time.monotonic()
             try:
                 result = run_boot(spec, inputs.profile, inputs.settings)

@@ -122,3 +122,15 @@ def test_cli_bad_input_exits_2_and_writes_nothing(
     assert main([*args, "--out", str(out)]) == EXIT_BAD_INPUT
     assert "error:" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_cli_bad_config_file_exits_2_naming_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "sweep.yaml"
+    config.write_text((paths.DEFAULT_BENCH_CONFIG).read_text() + "warp_speed: 9\n")
+    out = tmp_path / "results"
+    assert main(["bench", "--config", str(config), "--out", str(out)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(config) in err and "'warp_speed'" in err
+    assert not out.exists()
