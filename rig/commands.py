@@ -90,15 +90,16 @@ def print_dry_run(inputs: plan.Inputs) -> None:
     )
     print("# device tree dump (then the SMMU node is edited per the profile's walk)")
     print(shlex.join(dump))
-    for name, repeat in plan.schedule([v.name for v in inputs.variants], inputs.settings.repeat):
+    for order, (name, repeat, kind) in enumerate(plan.boot_plan(inputs), start=1):
         boot = BootFiles(
             images[name],
             initrd,
             dtb=dtb_path,
-            qmp_socket=Path("SCRATCH/qmp.sock"),
+            qmp_socket=Path(f"SCRATCH/qmp-{order}.sock"),
             disk=Path("SCRATCH/integrity-disk.img"),
         )
-        print(f"# boot: {name}, repeat {repeat}")
+        what = f"repeat {repeat}" if kind == "timed" else "checks (integrity, counters)"
+        print(f"# boot {order}: {name}, {what}")
         print(shlex.join(prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU)))
 
 
@@ -106,7 +107,7 @@ def shell(
     settings: Settings, kernel_src: Path | None, variant: str, dry_run: bool, progress: Progress
 ) -> int:
     patches = [] if variant == "baseline" else [variant]
-    chosen = Settings(**{**settings.__dict__, "patches": tuple(patches), "repeat": 1})
+    chosen = dataclasses.replace(settings, patches=tuple(patches), repeat=1)
     inputs = plan.resolve_inputs(chosen, kernel_src, paths.DEFAULT_RESULTS, paths.cache_root())
     if dry_run:
         print_dry_run(inputs)
