@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from rig import correctness, html_report, plots, seed, stats, summary, work_counters
+from rig import correctness, frames, html_report, plots, seed, stats, summary, work_counters
 from rig.errors import UserError
-from rig.records import INCOMPLETE_MARKER
+from rig.records import CSV_COLUMNS, INCOMPLETE_MARKER
 
 OUTPUTS = ("summary.md", "latency.png", "improvement.png", "comparison.png", "report.html")
 RUN_JSON = "run.json"
@@ -22,10 +22,7 @@ RUN_JSON = "run.json"
 def load(csv_path: Path) -> pd.DataFrame:
     if not csv_path.is_file():
         raise UserError(f"{csv_path}: no such file; expected a run folder with results.csv")
-    try:
-        frame = pd.read_csv(csv_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{csv_path}: not a readable CSV ({err})") from err
+    frame = frames.read_csv(csv_path, CSV_COLUMNS)
     summary.check_columns(frame, str(csv_path))
     return frame
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rig import frames
 from rig.errors import UserError
 
 FILE_NAME = "counters.csv"
@@ -31,20 +32,12 @@ def load(run_dir: Path) -> pd.DataFrame | None:
     path = run_dir / FILE_NAME
     if not path.is_file():
         return None
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not a readable CSV ({err})") from err
+    frame = frames.read_csv(path, COLUMNS)
     check(frame, str(path))
     return frame
 
 
 def check(frame: pd.DataFrame, source: str) -> None:
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    if missing:
-        raise UserError(f"{source}: missing column(s) {', '.join(missing)}")
-    if frame.empty:
-        raise UserError(f"{source}: no rows")
     for column in _NUMERIC:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise UserError(f"{source}: column {column!r} must be numeric")
