@@ -11,13 +11,18 @@ PYTEST_ARGS ?=
 
 KSRC_ARG := $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),)
 
-.PHONY: bench test unit e2e lint report build shell prereqs prereqs-test venv clean-venv
+.PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv
 
 bench: prereqs venv
 	$(VPY) -m rig bench $(KSRC_ARG) $(ARGS)
 
 build: prereqs venv
 	$(VPY) -m rig build $(KSRC_ARG) $(ARGS)
+
+# QEMU from Debian's source with qemu-patches/ (profiles with `qemu: rig-build` build it
+# themselves when needed; this only builds it ahead of time).
+qemu: prereqs venv
+	$(VPY) -m rig qemu
 
 shell: prereqs venv
 	$(VPY) -m rig shell $(KSRC_ARG) $(ARGS)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from rig import commands, paths, report, settings
+from rig import commands, paths, qemu_build, report, settings
 from rig.errors import EXIT_INTERRUPTED, EXIT_OK, RigError, UserError
 from rig.progress import Progress
 
@@ -95,6 +95,8 @@ def make_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_RESULTS,
         help="results folder; the soak goes into OUT/soak/",
     )
+    qemu = sub.add_parser("qemu", help="build QEMU with qemu-patches/ (the MMU-500 model)")
+    qemu.add_argument("--quiet", action="store_true", help="no progress output")
     shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
     _common(shell)
     shell.add_argument(
@@ -142,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             for path in report.build(args.run_dir, threshold_pct=args.threshold):
                 print(path)
+            return EXIT_OK
+        if args.command == "qemu":
+            print(qemu_build.binary(paths.cache_root(), Progress(quiet=args.quiet)))
             return EXIT_OK
         chosen = effective_settings(args)
         progress = Progress(quiet=args.quiet)

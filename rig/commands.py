@@ -53,6 +53,7 @@ def soak(
     patches = () if variant == "baseline" else (variant,)
     chosen = dataclasses.replace(settings, patches=patches)
     inputs = plan.resolve_inputs(chosen, kernel_src, out, paths.cache_root())
+    inputs = pipeline.with_qemu(inputs, progress)
     _, kernels, initrd = pipeline.prepare_kernels(inputs, progress, inputs.cache / "logs")
     folder, failures = soak_run.soak(inputs, kernels[-1], initrd, cycles, progress)
     print(f"soak results: {folder}")
@@ -72,6 +73,10 @@ def build(settings: Settings, kernel_src: Path | None, progress: Progress) -> in
 
 def print_dry_run(inputs: plan.Inputs) -> None:
     """The QEMU command lines a run would use; nothing is built, booted or written."""
+    if inputs.profile.qemu == "rig-build":
+        inputs = dataclasses.replace(
+            inputs, qemu=str(inputs.cache / "qemu" / "KEY" / "src" / "build" / tools.QEMU)
+        )
     source = src.resolve(inputs.kernel_src, inputs.cache)
     fragment = paths.CONFIG_FRAGMENT
     images = {
@@ -85,7 +90,7 @@ def print_dry_run(inputs: plan.Inputs) -> None:
         inputs.profile,
         inputs.mode,
         BootFiles(first, initrd),
-        qemu=tools.QEMU,
+        qemu=inputs.qemu,
         dump_dtb=dtb_path.with_suffix(".qemu.dtb"),
     )
     print("# device tree dump (then the SMMU node is edited per the profile's walk)")
@@ -100,7 +105,7 @@ def print_dry_run(inputs: plan.Inputs) -> None:
         )
         what = f"repeat {repeat}" if kind == "timed" else "checks (integrity, counters)"
         print(f"# boot {order}: {name}, {what}")
-        print(shlex.join(prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU)))
+        print(shlex.join(prof.argv(inputs.profile, inputs.mode, boot, qemu=inputs.qemu)))
 
 
 def shell(
@@ -114,15 +119,16 @@ def shell(
         return EXIT_OK
     if not sys.stdin.isatty():
         raise UserError("shell needs a terminal on standard input")
+    inputs = pipeline.with_qemu(inputs, progress)
     _, kernels, initrd = pipeline.prepare_kernels(inputs, progress, inputs.cache / "logs")
     kernel = kernels[-1]
     with tempfile.TemporaryDirectory(prefix="smmu-rig-shell-") as tmp:
         work = Path(tmp)
         boot = BootFiles(kernel.image, initrd)
-        prepared = dtb.prepare(inputs.profile, inputs.mode, boot, work, tools.QEMU)
+        prepared = dtb.prepare(inputs.profile, inputs.mode, boot, work, inputs.qemu)
         qmp = work / "qmp.sock"
         boot = BootFiles(kernel.image, initrd, dtb=prepared.path, qmp_socket=qmp)
-        argv = prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU)
+        argv = prof.argv(inputs.profile, inputs.mode, boot, qemu=inputs.qemu)
         log = paths.cache_root() / "logs" / "shell-console.log"
         with Machine(
             argv,

@@ -32,6 +32,9 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
     FatalPattern("BUG", r"kernel BUG at |BUG: [a-z]"),
     FatalPattern("WARNING", r"WARNING: CPU: \d+ PID: \d+"),
     FatalPattern("SMMU event", r"arm-smmu(?:-v3)? \S+: event 0x[0-9a-f]+ received"),
+    FatalPattern(
+        "SMMU fault", r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
+    ),
     FatalPattern("RCU stall", r"rcu: INFO: rcu_\w+ detected stalls"),
 )
 # After a fatal match, keep reading this long so the excerpt holds the whole splat.

@@ -18,9 +18,10 @@ from rig.errors import RunFailed
 TRACING = "/sys/kernel/debug/tracing"
 UNMAP = "iommu_dma_unmap_page"  # the dma_map_ops unmap_page hook: one call per dma_unmap_single
 SYNC = "dma_sync_single_for_device"  # io-pgtable's clean of page-table writes (non-coherent walk)
-TLB_ADD_PAGE = "arm_smmu_tlb_inv_page_nosync"  # SMMUv3's iommu_flush_ops.tlb_add_page
-TLB_SYNC = "arm_smmu_iotlb_sync"  # the invalidation of what was gathered
-TRACED = (UNMAP, SYNC, TLB_ADD_PAGE, TLB_SYNC)
+# iommu_flush_ops.tlb_add_page of arm-smmu-v3 and of arm-smmu (SMMUv2, stage 1).
+TLB_ADD_PAGE = ("arm_smmu_tlb_inv_page_nosync", "arm_smmu_tlb_add_page_s1")
+TLB_SYNC = "arm_smmu_iotlb_sync"  # both drivers' iotlb_sync: the gathered invalidation
+TRACED = (UNMAP, SYNC, *TLB_ADD_PAGE, TLB_SYNC)
 LEAF_TABLE_SPAN = 2 * 1024 * 1024  # one 4K-granule leaf table maps 2M
 WARMUP_US = 200_000
 WINDOW_US = 100_000
@@ -42,7 +43,7 @@ _AWK = (
     "/LOST/ { lost++ } "
     f"/{UNMAP}\\(\\) [{{]/ {{ inb=1; s=0; a=0; y=0; next }} "
     f"inb && /{SYNC}\\(\\);/ {{ s++; next }} "
-    f"inb && /{TLB_ADD_PAGE}\\(\\);/ {{ a++; next }} "
+    f"inb && /({'|'.join(TLB_ADD_PAGE)})\\(\\);/ {{ a++; next }} "
     f"inb && /{TLB_SYNC}\\(\\);/ {{ y++; next }} "
     "inb && /[}]/ { n++; S+=s; A+=a; Y+=y; if (n==1 || s<smin) smin=s; if (s>smax) smax=s; "
     "inb=0; next } "

@@ -15,11 +15,13 @@ SMMUV3_FEAT_COHERENCY = 1 << 8  # ARM_SMMU_FEAT_COHERENCY in arm-smmu-v3.h
 _SMMUV3_PROBED = re.compile(
     r"arm-smmu-v3 (\S+): ias \d+-bit, oas \d+-bit \(features 0x([0-9a-f]+)\)"
 )
+_SMMUV2_PROBED = re.compile(r"arm-smmu (\S+): SMMUv2 with:")
+_SMMUV2_COHERENT = re.compile(r"arm-smmu \S+: \s*coherent table walk")
 _COHACC_OVERRIDE = re.compile(
     r"arm-smmu-v3 \S+: IDR0\.COHACC overridden by FW configuration \((\w+)\)"
 )
 _PAGE_SIZE_ONLY = re.compile(
-    r"arm-smmu-v3 \S+: force_page_size: page sizes restricted to 0x([0-9a-f]+)"
+    r"arm-smmu(?:-v3)? \S+: force_page_size: page sizes restricted to 0x([0-9a-f]+)"
 )
 _SELFTEST = re.compile(r"arm-lpae io-pgtable: selftest: completed with (\d+) PASS (\d+) FAIL")
 _POLICY = re.compile(r"DMA domain TLB invalidation policy: (strict|lazy) mode")
@@ -34,6 +36,8 @@ class GuestFacts:
     iommu_group: str | None
     group_type: str | None
     driver: str | None
+    # The SMMU's device-tree node as the guest sees it, and "dma-coherent" if it has one.
+    smmu_node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,27 @@ def kernel_identity(facts: GuestFacts, expected_release: str) -> GateResult:
     )
 
 
-def smmu_probed(facts: GuestFacts) -> GateResult:
-    found = _SMMUV3_PROBED.search(facts.dmesg)
+def smmu_probed(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    name = f"{profile.driver} probed"
     evidence = _lines(facts.dmesg, r"arm-smmu")[:12]
+    probe = _SMMUV3_PROBED if profile.driver == "arm-smmu-v3" else _SMMUV2_PROBED
+    found = probe.search(facts.dmesg)
     if not found:
+        return GateResult(name, False, f"no {profile.driver} probe line in dmesg", evidence)
+    node = facts.smmu_node or "(no device-tree node)"
+    if facts.smmu_node is None:
         return GateResult(
-            "arm-smmu-v3 probed", False, "no arm-smmu-v3 probe line in dmesg", evidence
+            name,
+            False,
+            f"no device-tree node compatible with {profile.smmu_compatible}",
+            (*evidence, node),
         )
-    return GateResult("arm-smmu-v3 probed", True, f"{found.group(1)} probed", evidence)
+    return GateResult(
+        name,
+        True,
+        f"{found.group(1)} probed; DT node {node} is {profile.smmu_compatible}",
+        evidence,
+    )
 
 
 def device_in_group(facts: GuestFacts, profile: MachineProfile) -> GateResult:
@@ -107,6 +124,8 @@ def tlb_invalidation(facts: GuestFacts, profile: MachineProfile) -> GateResult:
 
 
 def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    if profile.driver == "arm-smmu":
+        return _walk_coherency_v2(facts, profile)
     found = _SMMUV3_PROBED.search(facts.dmesg)
     evidence = _lines(facts.dmesg, r"ias \d+-bit|COHACC")
     if not found:
@@ -122,6 +141,22 @@ def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     if override:
         detail += f"; firmware overrode IDR0.COHACC to {override.group(1)}"
     ok = coherent == want
+    if not ok:
+        detail += f"; the profile wants a {profile.walk} walk"
+    return GateResult("table walk coherency", ok, detail, evidence)
+
+
+def _walk_coherency_v2(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    """arm-smmu says "coherent table walk" only when ID0.CTTW or the DT claims one."""
+    coherent = _SMMUV2_COHERENT.search(facts.dmesg) is not None
+    dt_coherent = bool(facts.smmu_node and "dma-coherent" in facts.smmu_node)
+    evidence = _lines(facts.dmesg, r"table walk|IDR0\.CTTW") or ("(no table-walk line)",)
+    evidence += (f"device tree: {facts.smmu_node}",)
+    detail = (
+        f"coherent_walk={str(coherent).lower()} (DT dma-coherent "
+        f"{'present' if dt_coherent else 'absent'})"
+    )
+    ok = coherent == (profile.walk == "coherent") and coherent == dt_coherent
     if not ok:
         detail += f"; the profile wants a {profile.walk} walk"
     return GateResult("table walk coherency", ok, detail, evidence)
@@ -154,7 +189,7 @@ def check_all(
 ) -> list[GateResult]:
     return [
         kernel_identity(facts, expected_release),
-        smmu_probed(facts),
+        smmu_probed(facts, profile),
         device_in_group(facts, profile),
         benchmark_bound(facts, profile),
         tlb_invalidation(facts, profile),

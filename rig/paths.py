@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parent.parent
 QEMU_CONFIGS = REPO / "qemu-configs"
 KERNEL_PATCHES = REPO / "kernel-patches"
 KERNEL_CONFIGS = REPO / "kernel-configs"
+QEMU_PATCHES = REPO / "qemu-patches"
 CONFIG_FRAGMENT = KERNEL_CONFIGS / "smmu-rig.config"
 DEFAULT_RESULTS = REPO / "results"
 DEFAULT_BENCH_CONFIG = REPO / "bench.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from rig import (
     kbuild,
     paths,
     provenance,
+    qemu_build,
     records,
     report,
     tools,
@@ -34,6 +36,14 @@ class Outcome:
 
     path: Path
     failed_variants: list[str]
+
+
+def with_qemu(inputs: Inputs, progress: Progress) -> Inputs:
+    """The inputs with the QEMU the profile needs; the rig's own build is made if missing."""
+    if inputs.profile.qemu == "rig-build":
+        return dataclasses.replace(inputs, qemu=str(qemu_build.binary(inputs.cache, progress)))
+    tools.require(tools.QEMU)
+    return inputs
 
 
 def prepare_kernels(
@@ -62,12 +72,13 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
     state = RunState(inputs=inputs, run_id=run_id)
     started = time.monotonic()
     try:
+        state.inputs = inputs = with_qemu(inputs, progress)
         state.source, state.kernels, initrd = prepare_kernels(
             inputs, progress, run_dir.path / "logs"
         )
         with progress.phase("device tree"):
             probe = BootFiles(kernel=state.kernels[0].image, initrd=initrd)
-            state.dtb = dtb.prepare(inputs.profile, inputs.mode, probe, run_dir.path, tools.QEMU)
+            state.dtb = dtb.prepare(inputs.profile, inputs.mode, probe, run_dir.path, inputs.qemu)
             for edit in state.dtb.edits:
                 progress.say(f"    {edit}")
         # Sockets and the integrity disk live outside the results: an AF_UNIX path is

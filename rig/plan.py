@@ -27,6 +27,8 @@ class Inputs:
     kernel_src: Path | None
     results_root: Path
     cache: Path
+    # The emulator: the system's, or the rig's own build (see pipeline.with_qemu).
+    qemu: str = tools.QEMU
 
 
 def resolve_inputs(
@@ -120,7 +122,7 @@ def boot_spec(
         repeat=repeat,
         order=order,
         expected_release=kernel.release,
-        argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=tools.QEMU),
+        argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=inputs.qemu),
         qmp_socket=boot.qmp_socket,
         console_log=log,
         kind=kind,

@@ -35,7 +35,18 @@ APT_PACKAGES: dict[str, str] = {
     "gcc": "host tools (gen_init_cpio, kconfig)",
     "patch": "applying kernel patches",
     "python3-venv": "the rig's virtualenv",
+    # Building QEMU with the MMU-500 model (qemu-patches/) from Debian's source.
+    "dpkg-dev": "dpkg-source, to unpack Debian's QEMU source",
+    "meson": "QEMU's build system",
+    "ninja-build": "QEMU's build system",
+    "libglib2.0-dev": "QEMU build dependency",
+    "libpixman-1-dev": "QEMU build dependency",
+    "libfdt-dev": "QEMU build dependency",
+    "zlib1g-dev": "QEMU build dependency",
+    "pkg-config": "QEMU build dependency",
 }
+SOURCES_DIR = Path("/etc/apt/sources.list.d")
+DEB_SRC_FILE = SOURCES_DIR / "smmu-rig-deb-src.sources"
 # Only the tests need these (make test); a bench run never does.
 TEST_APT_PACKAGES: dict[str, str] = {
     "chromium": "headless browser for the report test",
@@ -73,6 +84,51 @@ def missing_apt_packages(tests: bool = False) -> list[str]:
     return missing
 
 
+def deb_src_enabled() -> bool:
+    """Whether apt knows any source-package entries (apt-get source needs them)."""
+    candidates = [
+        Path("/etc/apt/sources.list"),
+        *sorted(SOURCES_DIR.glob("*.list")),
+        *sorted(SOURCES_DIR.glob("*.sources")),
+    ]
+    for path in candidates:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("deb-src ") or (
+                stripped.startswith("Types:") and "deb-src" in stripped.split()
+            ):
+                return True
+    return False
+
+
+def deb_src_entries() -> str:
+    """deb-src stanzas mirroring the binary entries of Debian's deb822 sources file."""
+    stanzas = []
+    for path in sorted(SOURCES_DIR.glob("*.sources")):
+        for stanza in path.read_text().split("\n\n"):
+            lines = stanza.strip().splitlines()
+            if any(line.strip() == "Types: deb" for line in lines):
+                stanzas.append(
+                    "\n".join(
+                        "Types: deb-src" if line.strip() == "Types: deb" else line for line in lines
+                    )
+                )
+    legacy = Path("/etc/apt/sources.list")
+    if legacy.exists():
+        for line in legacy.read_text().splitlines():
+            if line.startswith("deb "):
+                parts = line.split()
+                stanzas.append(
+                    f"Types: deb-src\nURIs: {parts[1]}\nSuites: {parts[2]}\n"
+                    f"Components: {' '.join(parts[3:])}"
+                )
+    return "\n\n".join(stanzas) + "\n"
+
+
 def can_install() -> tuple[bool, str]:
     if not Path("/etc/debian_version").exists() or shutil.which("apt-get") is None:
         return False, "this is not a Debian system with apt-get"
@@ -87,11 +143,15 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, env=env)
 
 
-def install(apt_missing: list[str], need_busybox: bool) -> None:
+def install(apt_missing: list[str], need_busybox: bool, need_deb_src: bool = False) -> None:
     updated = False
-    if apt_missing:
+    if need_deb_src:
+        print(f"+ write {DEB_SRC_FILE} (deb-src entries for Debian's sources)", flush=True)
+        DEB_SRC_FILE.write_text(deb_src_entries())
+    if apt_missing or need_deb_src:
         run(["apt-get", "update", "-q"])
         updated = True
+    if apt_missing:
         run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *apt_missing])
     if need_busybox:
         arches = subprocess.run(
@@ -117,11 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     wanted_apt = wanted_apt_packages(args.tests)
     apt_missing = missing_apt_packages(args.tests)
     need_busybox = find_busybox_deb() is None
-    if not apt_missing and not need_busybox:
+    need_deb_src = not deb_src_enabled()
+    if not apt_missing and not need_busybox and not need_deb_src:
         print("prereqs: all host packages present")
         return 0
 
     wanted = [f"  apt package {name}: {wanted_apt[name]}" for name in apt_missing]
+    if need_deb_src:
+        wanted.append(f"  deb-src entries ({DEB_SRC_FILE}): to download Debian's QEMU source")
     if need_busybox:
         wanted.append(
             f"  {BUSYBOX_PACKAGE} (.deb downloaded into {busybox_deb_dir()}): the guest's userland"
@@ -134,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print("prereqs: installing:\n" + "\n".join(wanted), flush=True)
     try:
-        install(apt_missing, need_busybox)
+        install(apt_missing, need_busybox, need_deb_src)
     except subprocess.CalledProcessError as err:
         print(
             f"prereqs: install step failed ({err}); still missing:\n" + "\n".join(wanted),

@@ -12,6 +12,11 @@ from rig.errors import UserError
 Walk = Literal["coherent", "noncoherent"]
 Invalidation = Literal["strict", "lazy"]
 PageSizes = Literal["all", "page-size-only"]
+# system: the distribution's qemu-system-aarch64. rig-build: QEMU built by the rig from
+# Debian's source with qemu-patches/ (the MMU-500 model), see rig.qemu_build.
+QemuBuild = Literal["system", "rig-build"]
+# The Linux driver each emulated SMMU is probed by.
+DRIVERS = {"smmuv3": "arm-smmu-v3", "mmu500": "arm-smmu"}
 SeedTable = Literal["workaround", "no-workaround"]
 
 
@@ -41,10 +46,22 @@ class MachineProfile:
     page_sizes: PageSizes = "all"
     # Which of the seed's hardware tables this profile is compared with.
     seed_table: SeedTable = "no-workaround"
+    qemu: QemuBuild = "system"
+    # Device properties set with -global, e.g. arm-mmu500.coherent-walk=on.
+    qemu_globals: tuple[str, ...] = ()
+
+    @property
+    def driver(self) -> str:
+        return DRIVERS[self.iommu]
 
     def __post_init__(self) -> None:
         if self.memory_mb < 256:
             raise UserError(f"profile {self.name}: key 'memory_mb' must be at least 256")
+        if self.iommu not in DRIVERS:
+            raise UserError(
+                f"profile {self.name}: iommu {self.iommu!r} is unknown; "
+                f"expected one of: {', '.join(DRIVERS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,8 @@ def argv(
         "-smp",
         str(mode.smp),
     ]
+    for setting in profile.qemu_globals:
+        args += ["-global", setting]
     if mode.icount_shift is not None:
         args += ["-icount", f"shift={mode.icount_shift},align=off,sleep=off"]
     # -nic none: without it QEMU 7.2 stops, failing to find romfile "efi-virtio.rom".

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rig import __version__, paths, records, tools
+from rig import __version__, paths, qemu_build, records, tools
 from rig.hashing import sha256_file
 
 if TYPE_CHECKING:
@@ -101,7 +101,11 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             for k in state.kernels
         ],
         "qemu": {
-            "version": tools.qemu_version(),
+            "binary": inputs.qemu,
+            "version": tools.qemu_version(inputs.qemu),
+            "patches": {p.name: sha256_file(p) for p in qemu_build.patch_files()}
+            if inputs.profile.qemu == "rig-build"
+            else {},
             "dtb_smmu_node": state.dtb.smmu_node if state.dtb else None,
             "dtb_edits": list(state.dtb.edits) if state.dtb else [],
         },

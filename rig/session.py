@@ -59,7 +59,15 @@ def bind_benchmark_device(console: Console, bdf: str) -> None:
     )
 
 
-def gather_facts(console: Console, bdf: str) -> gates.GuestFacts:
+def smmu_node_command(compatible: str) -> str:
+    """Prints the device-tree node compatible with ``compatible``, and dma-coherent if set."""
+    return (
+        "for n in /proc/device-tree/*/; do grep -qs '" + compatible + "' $n/compatible && "
+        "echo $n $(test -e $n/dma-coherent && echo dma-coherent); done; true"
+    )
+
+
+def gather_facts(console: Console, bdf: str, smmu_compatible: str) -> gates.GuestFacts:
     device = f"/sys/bus/pci/devices/{bdf}"
 
     def optional(command: str) -> str | None:
@@ -76,6 +84,7 @@ def gather_facts(console: Console, bdf: str) -> gates.GuestFacts:
         iommu_group=group,
         group_type=optional(f"cat /sys/kernel/iommu_groups/{group}/type") if group else None,
         driver=driver_link.rsplit("/", 1)[-1] if driver_link else None,
+        smmu_node=optional(smmu_node_command(smmu_compatible)),
     )
 
 
@@ -112,7 +121,7 @@ def gated_guest(
         # and worse reach the console from here on; dmesg keeps everything.
         console.check("stty -echo; export PS1=''; dmesg -n 5")
         bind_benchmark_device(console, profile.bench_device_bdf)
-        facts = gather_facts(console, profile.bench_device_bdf)
+        facts = gather_facts(console, profile.bench_device_bdf, profile.smmu_compatible)
         spec.console_log.with_suffix(".dmesg").write_text(facts.dmesg)
         results = gates.check_all(facts, profile, spec.expected_release)
         if not all(g.passed for g in results):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig import dtb, records, tools
+from rig import dtb, records
 from rig.errors import RunFailed
 from rig.kbuild import BuiltKernel
 from rig.plan import Inputs, boot_spec
@@ -47,7 +47,7 @@ def run_cycles(
         disk = Path(scratch) / "integrity-disk.img"
         disk.touch()
         machine_dtb = dtb.prepare(
-            inputs.profile, inputs.mode, BootFiles(kernel.image, initrd), out, tools.QEMU
+            inputs.profile, inputs.mode, BootFiles(kernel.image, initrd), out, inputs.qemu
         )
         for number in range(1, cycles + 1):
             qmp = Path(scratch) / f"qmp-{number}.sock"

@@ -18,6 +18,7 @@ def facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
         iommu_group="0",
         group_type="DMA",
         driver="dma_map_benchmark",
+        smmu_node="/proc/device-tree/smmuv3@9050000/",
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -93,3 +94,45 @@ def test_page_size_profile_needs_the_drivers_word(data_dir: Path) -> None:
         + "arm-smmu-v3 9050000.smmuv3: force_page_size: page sizes restricted to 0x1000\n",
     )
     assert by_name(gates.check_all(forced, profile, RELEASE))["page sizes"].passed
+
+
+def mmu500_facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
+    base = gates.GuestFacts(
+        release="6.1.192-rig-baseline-b7ea9651",
+        dmesg=(data_dir / "dmesg-mmu500-noncoherent.txt").read_text(),
+        iommu_group="1",
+        group_type="DMA",
+        driver="dma_map_benchmark",
+        smmu_node="/proc/device-tree/iommu@9050000/",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_mmu500_boot_passes_every_gate_of_its_profile(data_dir: Path) -> None:
+    profile = prof.load_profile("mmu500-noncoherent")
+    results = by_name(
+        gates.check_all(mmu500_facts(data_dir), profile, "6.1.192-rig-baseline-b7ea9651")
+    )
+    assert all(r.passed for r in results.values()), [r for r in results.values() if not r.passed]
+    assert "arm-smmu probed" in results
+    assert "coherent_walk=false" in results["table walk coherency"].detail
+
+
+def test_mmu500_coherent_profile_needs_cttw_and_the_dt_to_agree(data_dir: Path) -> None:
+    profile = prof.load_profile("mmu500-coherent")
+    release = "6.1.192-rig-baseline-b7ea9651"
+    plain = by_name(gates.check_all(mmu500_facts(data_dir), profile, release))
+    assert not plain["table walk coherency"].passed
+    dmesg = (data_dir / "dmesg-mmu500-noncoherent.txt").read_text()
+    coherent = mmu500_facts(
+        data_dir,
+        dmesg=dmesg + "arm-smmu 9050000.iommu: \tcoherent table walk\n",
+        smmu_node="/proc/device-tree/iommu@9050000/ dma-coherent",
+    )
+    assert by_name(gates.check_all(coherent, profile, release))["table walk coherency"].passed
+
+
+def test_an_smmuv3_log_fails_the_mmu500_profile(data_dir: Path) -> None:
+    profile = prof.load_profile("mmu500-noncoherent")
+    results = by_name(gates.check_all(facts(data_dir), profile, RELEASE))
+    assert not results["arm-smmu probed"].passed
