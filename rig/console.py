@@ -36,6 +36,8 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
         "SMMU fault", r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
     ),
     FatalPattern("RCU stall", r"rcu: INFO: rcu_\w+ detected stalls"),
+    # The MMU-500 model's sanitizer (strict non-coherent mode), on QEMU's stderr.
+    FatalPattern("cache-maintenance violation", r"mmu500: cache-maintenance violation"),
 )
 # After a fatal match, keep reading this long so the excerpt holds the whole splat.
 SPLAT_GRACE_S = 2.0

@@ -96,3 +96,29 @@ def test_dma_to_an_unmapped_address_is_a_context_fault_linux_reports(tmp_path: P
     assert caught.value.check == "console: SMMU fault"
     assert "Unhandled context fault" in caught.value.excerpt
     assert "iova=0x00001000" in caught.value.excerpt
+
+
+def test_strict_mode_catches_a_patch_that_skips_the_sync(tmp_path: Path) -> None:
+    """Under TCG a skipped clean corrupts nothing; the strict model's sanitizer sees it."""
+    broken = Path(__file__).parent / "data" / "patches" / "broken-no-sync.patch"
+    code = main(
+        [
+            "bench",
+            "--profile",
+            "mmu500-noncoherent",
+            "--patch",
+            f"rfc,{broken}",
+            "--sizes",
+            "4K,64K",
+            "--repeat",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    verdicts = json.loads(((tmp_path / "latest").resolve() / "correctness.json").read_text())
+    assert verdicts["rfc"]["verdict"] == "passed"
+    failed = [c for c in verdicts["broken-no-sync"]["checks"] if not c["passed"]]
+    assert [c["name"] for c in failed] == ["console: cache-maintenance violation"]
