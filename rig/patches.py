@@ -76,27 +76,25 @@ def load_support(name: str) -> Patch:
     return load(str(path))
 
 
-def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    with patch.path.open() as stdin:
+def run_patch(diff: Path, tree: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """GNU patch -p1 on ``tree`` with ``diff`` as input; never prompts, never leaves .orig."""
+    with diff.open() as stdin:
         return subprocess.run(
-            [
-                "patch",
-                "-p1",
-                "--batch",
-                "--forward",
-                # Exact context only, as with git apply: GNU patch's default fuzz would
-                # apply a stale hunk somewhere near and build a kernel nobody wrote.
-                "--fuzz=0",
-                "--no-backup-if-mismatch",
-                "-d",
-                str(tree),
-                *extra,
-            ],
+            ["patch", "-p1", "--batch", "--no-backup-if-mismatch", "-d", str(tree), *options],
             stdin=stdin,
             capture_output=True,
             text=True,
             check=False,
         )
+
+
+# Exact context only, as with git apply: GNU patch's default fuzz would apply a stale
+# hunk somewhere near and build something nobody wrote.
+APPLY = ("--forward", "--fuzz=0")
+
+
+def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_patch(patch.path, tree, *APPLY, *extra)
 
 
 def failing_hunks(patch: Patch, patch_output: str) -> str:
@@ -156,14 +154,7 @@ def applied(patch: Patch, tree: Path, marker: Path) -> Iterator[None]:
 
 
 def _revert(patch_path: Path, tree: Path) -> None:
-    with patch_path.open() as stdin:
-        result = subprocess.run(
-            ["patch", "-p1", "-R", "--batch", "--no-backup-if-mismatch", "-d", str(tree)],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    result = run_patch(patch_path, tree, "-R")
     if result.returncode != 0:
         raise RunFailed(
             f"could not revert the patch in {patch_path} from {tree}; the tree needs a manual look",

@@ -17,6 +17,7 @@ from rig import paths, tools
 from rig.errors import InfraError, RunFailed, UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
+from rig.patches import APPLY, run_patch
 from rig.progress import Progress
 
 PACKAGE = "qemu"
@@ -93,14 +94,7 @@ def _run_logged(cmd: list[str], cwd: Path, log: Path, label: str, progress: Prog
 
 def _apply(patches: list[Path], tree: Path) -> None:
     for patch in patches:
-        with patch.open() as stdin:
-            result = subprocess.run(
-                ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "-d", str(tree)],
-                stdin=stdin,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+        result = run_patch(patch, tree, *APPLY)
         if result.returncode != 0:
             raise UserError(
                 f"QEMU patch {patch.name} does not apply to Debian's QEMU source",
