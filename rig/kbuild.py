@@ -16,12 +16,11 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig import kconfig, patches, tools
-from rig.errors import RunFailed, UserError
+from rig import buildlog, kconfig, patches, tools
+from rig.errors import UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
 from rig.patches import AA_CONTROL, BASELINE, Patch
@@ -31,7 +30,6 @@ from rig.source import KernelSource
 # Bump when the way a kernel is built changes, so old cache entries are not reused.
 RECIPE_VERSION = 1
 _COMPILED = re.compile(r"^\s+CC\s")
-_ERROR_LINE = re.compile(r"(error|Error \d|undefined reference|\*\*\*)")
 
 
 @dataclass(frozen=True)
@@ -98,6 +96,11 @@ class KernelBuilder:
         self.jobs = jobs or os.cpu_count() or 1
         self.build_dir = cache / "build" / source.key[:16]
 
+    @property
+    def tree_lock(self) -> Path:
+        """Held while the source tree may carry a patch or the output tree is written."""
+        return self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
+
     def entry_dir(self, key: str) -> Path:
         return self.cache / "kernels" / key
 
@@ -107,8 +110,7 @@ class KernelBuilder:
         built_here: set[str] = set()
         if todo:
             self.build_dir.mkdir(parents=True, exist_ok=True)
-            lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
-            with locked(lock, "the kernel tree"):
+            with locked(self.tree_lock, "the kernel tree"):
                 patches.repair(self.source.tree, self.build_dir)
                 for variant in todo:
                     for patch in variant.series:
@@ -129,8 +131,7 @@ class KernelBuilder:
         stamp = self.build_dir / ".rig-headers-stamp"
         if not stamp.exists():
             self.build_dir.mkdir(parents=True, exist_ok=True)
-            lock = self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
-            with locked(lock, "the kernel tree"), self.progress.phase("kernel headers"):
+            with locked(self.tree_lock, "the kernel tree"), self.progress.phase("kernel headers"):
                 patches.repair(self.source.tree, self.build_dir)
                 self._make(["headers_install"], "headers_install", self.log_dir / "headers.log")
                 stamp.write_text("ok\n")
@@ -148,27 +149,16 @@ class KernelBuilder:
             *args,
         ]
         compiled = 0
-        tail: deque[str] = deque(maxlen=400)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a") as handle:
-            handle.write("$ " + " ".join(cmd) + "\n")
-            proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
-            )
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                handle.write(line)
-                tail.append(line.rstrip("\n"))
-                if _COMPILED.match(line):
-                    compiled += 1
-                    self.progress.update(f"{label}: {compiled} files compiled ({line.split()[-1]})")
-            code = proc.wait()
-        if code != 0:
-            errors = [line for line in tail if _ERROR_LINE.search(line)]
-            excerpt = "\n".join((errors or list(tail))[-40:])
-            raise RunFailed(
-                f"{label} failed (make exit code {code})", excerpt=excerpt, log_path=str(log)
-            )
+
+        def count(line: str) -> None:
+            nonlocal compiled
+            if _COMPILED.match(line):
+                compiled += 1
+                self.progress.update(
+                    f"{label}: {compiled} files compiled ({line.rsplit(maxsplit=1)[-1]})"
+                )
+
+        buildlog.run(cmd, log, label, count, check="kernel build")
         return compiled
 
     def _configure(self) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections import deque
 from pathlib import Path
 
-from rig import paths, tools
-from rig.errors import InfraError, RunFailed, UserError
+from rig import buildlog, paths, tools
+from rig.errors import InfraError, UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
 from rig.patches import APPLY, run_patch
@@ -63,33 +62,12 @@ def _source_package(cache: Path) -> Path:
 
 
 def _run_logged(cmd: list[str], cwd: Path, log: Path, label: str, progress: Progress) -> None:
-    tail: deque[str] = deque(maxlen=60)
-    with log.open("a") as handle:
-        handle.write("$ " + " ".join(cmd) + "\n")
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            handle.write(line)
-            tail.append(line.rstrip("\n"))
-            step = _NINJA_STEP.match(line)
-            if step:
-                progress.update(f"{label}: {step.group(1)}/{step.group(2)}")
-        code = proc.wait()
-    if code != 0:
-        errors = [line for line in tail if "error" in line.lower()]
-        raise RunFailed(
-            f"{label} failed (exit code {code})",
-            excerpt="\n".join(errors or list(tail)),
-            log_path=str(log),
-            check="QEMU build",
-        )
+    def show_step(line: str) -> None:
+        step = _NINJA_STEP.match(line)
+        if step:
+            progress.update(f"{label}: {step.group(1)}/{step.group(2)}")
+
+    buildlog.run(cmd, log, label, show_step, cwd=cwd, check="QEMU build")
 
 
 def _apply(patches: list[Path], tree: Path) -> None:
