@@ -13,43 +13,55 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from rig.paths import cache_root
 
-# Host packages, and why each is needed.
-APT_PACKAGES: dict[str, str] = {
-    "qemu-system-arm": "qemu-system-aarch64, the emulator",
-    "gcc-aarch64-linux-gnu": "cross compiler for the kernel and the guest tool",
-    "libc6-dev-arm64-cross": "static libc for the guest's dma_map_benchmark",
-    "linux-source-6.1": "the default kernel tree",
-    "device-tree-compiler": "dtc, used by the kernel build",
-    "flex": "kernel build (kconfig)",
-    "bison": "kernel build (kconfig)",
-    "bc": "kernel build",
-    "libssl-dev": "kernel build host tools",
-    "libelf-dev": "kernel build host tools",
-    "cpio": "kernel build",
-    "xz-utils": "unpacking the kernel source tarball",
-    "make": "the kernel build",
-    "gcc": "host tools (gen_init_cpio, kconfig)",
-    "patch": "applying kernel patches",
-    "python3-venv": "the rig's virtualenv",
+
+@dataclass(frozen=True)
+class Need:
+    why: str
+    # The package's commands that the rig, or a build it runs, executes. Read off an
+    # execve trace of a cold `make bench` and QEMU build; tests/test_declared_tools.py
+    # runs the rig's build steps with a PATH that holds only these and a new machine's.
+    commands: tuple[str, ...] = ()
+
+
+# Host packages beyond a new machine's (Debian minbase, python3, python3-venv,
+# python3-pip, git, make, gcc), and why each is needed. Installed without Recommends.
+APT_PACKAGES: dict[str, Need] = {
+    "qemu-system-arm": Need("qemu-system-aarch64, the emulator", ("qemu-system-aarch64",)),
+    "gcc-aarch64-linux-gnu": Need(
+        "cross compiler for the kernel and the guest tool",
+        ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-ar"),
+    ),
+    "libc6-dev-arm64-cross": Need("static libc for the guest's dma_map_benchmark"),
+    "linux-source-6.1": Need("the default kernel tree"),
+    "flex": Need("kernel build: kconfig's lexer", ("flex",)),
+    "bison": Need("kernel build: kconfig's parser", ("bison",)),
+    "bc": Need("kernel build: kernel/time/timeconst.h", ("bc",)),
+    "rsync": Need("the kernel's headers_install", ("rsync",)),
+    "xz-utils": Need("unpacking the kernel source tarball", ("xz",)),
+    "make": Need("the kernel build", ("make",)),
+    "gcc": Need("host tools (kconfig, fixdep, gen_init_cpio)", ("cc",)),
+    "patch": Need("applying kernel and QEMU patches", ("patch",)),
+    "python3-venv": Need("the rig's virtualenv"),
     # Building QEMU with the MMU-500 model (qemu-patches/) from Debian's source.
-    "dpkg-dev": "dpkg-source, to unpack Debian's QEMU source",
-    "meson": "QEMU's build system",
-    "ninja-build": "QEMU's build system",
-    "libglib2.0-dev": "QEMU build dependency",
-    "libpixman-1-dev": "QEMU build dependency",
-    "libfdt-dev": "QEMU build dependency",
-    "zlib1g-dev": "QEMU build dependency",
-    "pkg-config": "QEMU build dependency",
+    "dpkg-dev": Need("dpkg-source, to unpack Debian's QEMU source", ("dpkg-source",)),
+    "meson": Need("QEMU's build system", ("meson",)),
+    "ninja-build": Need("QEMU's build system", ("ninja",)),
+    "libglib2.0-dev": Need("QEMU build dependency"),
+    "libpixman-1-dev": Need("QEMU build dependency"),
+    "libfdt-dev": Need("QEMU build dependency"),
+    "zlib1g-dev": Need("QEMU build dependency"),
+    "pkg-config": Need("QEMU build dependency", ("pkg-config",)),
 }
 SOURCES_DIR = Path("/etc/apt/sources.list.d")
 DEB_SRC_FILE = SOURCES_DIR / "smmu-rig-deb-src.sources"
 # Only the tests need these (make test); a bench run never does.
-TEST_APT_PACKAGES: dict[str, str] = {
-    "chromium": "headless browser for the report test",
+TEST_APT_PACKAGES: dict[str, Need] = {
+    "chromium": Need("headless browser for the report test", ("chromium",)),
 }
 BUSYBOX_PACKAGE = "busybox-static:arm64"
 
@@ -63,7 +75,7 @@ def find_busybox_deb() -> Path | None:
     return found[-1] if found else None
 
 
-def wanted_apt_packages(tests: bool = False) -> dict[str, str]:
+def wanted_apt_packages(tests: bool = False) -> dict[str, Need]:
     return {**APT_PACKAGES, **TEST_APT_PACKAGES} if tests else dict(APT_PACKAGES)
 
 
@@ -182,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print("prereqs: all host packages present")
         return 0
 
-    wanted = [f"  apt package {name}: {wanted_apt[name]}" for name in apt_missing]
+    wanted = [f"  apt package {name}: {wanted_apt[name].why}" for name in apt_missing]
     if need_deb_src:
         wanted.append(f"  deb-src entries ({DEB_SRC_FILE}): to download Debian's QEMU source")
     if need_busybox:
