@@ -3,7 +3,10 @@ failure the lines that say why."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import subprocess
 from collections import deque
 from collections.abc import Callable
@@ -11,7 +14,7 @@ from pathlib import Path
 
 from rig.errors import RunFailed
 
-_ERROR_LINE = re.compile(r"(error|Error \d|undefined reference|\*\*\*)")
+_ERROR_LINE = re.compile(r"(error|Error \d|undefined reference|\*\*\*|not found)")
 
 
 def run(
@@ -32,6 +35,8 @@ def run(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as handle:
         handle.write("$ " + " ".join(cmd) + "\n")
+        # Its own process group: when the rig is stopped, the whole build (make and every
+        # compiler it started) is stopped with it, before a patch is reverted under it.
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
@@ -39,13 +44,18 @@ def run(
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            start_new_session=True,
         )
         assert proc.stdout is not None
-        for line in proc.stdout:
-            handle.write(line)
-            tail.append(line.rstrip("\n"))
-            on_line(line)
-        code = proc.wait()
+        try:
+            for line in proc.stdout:
+                handle.write(line)
+                tail.append(line.rstrip("\n"))
+                on_line(line)
+            code = proc.wait()
+        except BaseException:
+            stop_group(proc)
+            raise
     if code != 0:
         errors = [line for line in tail if _ERROR_LINE.search(line)]
         raise RunFailed(
@@ -54,3 +64,18 @@ def run(
             log_path=str(log),
             check=check,
         )
+
+
+def stop_group(proc: subprocess.Popen[str], grace_s: float = 10.0) -> None:
+    """SIGTERM to the process group ``proc`` leads, then SIGKILL if it has not ended."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=grace_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Members of the group may outlive its leader; nothing of it may keep running.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)

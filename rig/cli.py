@@ -137,9 +137,18 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def install_stop_handlers() -> None:
+    """Ctrl-C (SIGINT) and a scheduler's stop (SIGTERM) end a run cleanly however the rig
+    was started. A background job of a non-interactive shell (`cmd &`, nohup, many CI
+    runners) inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt:
+    the handler is installed explicitly, not inherited."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    install_stop_handlers()
     try:
         if args.command == "report":
             for path in report.build(args.run_dir, threshold_pct=args.threshold):

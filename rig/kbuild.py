@@ -9,6 +9,7 @@ and the source tree is returned to its original state afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -66,9 +67,10 @@ def kernel_key(source: KernelSource, fragment: Path, variant: Variant) -> str:
         "support_sha256": [p.sha256 for p in variant.support],
         "toolchain": tools.toolchain_version(),
         "recipe": RECIPE_VERSION,
+        # The label is built into the kernel (LOCALVERSION): the same patch under another
+        # label, or the A/A control's second build of the same tree, is another kernel.
+        "label": variant.name,
     }
-    if variant.name == AA_CONTROL:
-        identity["label"] = AA_CONTROL  # the same tree, built a second time under its own name
     return sha256_json(identity)
 
 
@@ -115,7 +117,7 @@ class KernelBuilder:
                 for variant in todo:
                     for patch in variant.series:
                         patches.check_applies(patch, self.source.tree)
-                self._configure()
+                self.configure()
                 # Baseline first: patched variants then rebuild only what their patch touches.
                 for variant in sorted(todo, key=lambda v: len(v.series)):
                     key = keys[variant.name]
@@ -161,7 +163,8 @@ class KernelBuilder:
         buildlog.run(cmd, log, label, count, check="kernel build")
         return compiled
 
-    def _configure(self) -> None:
+    def configure(self) -> None:
+        """Write the .config from the fragment (once per fragment) and verify it."""
         config = self.build_dir / ".config"
         stamp = self.build_dir / ".rig-config-stamp"
         want = sha256_json({"fragment": sha256_file(self.fragment), "recipe": RECIPE_VERSION})
@@ -264,9 +267,23 @@ def variants_for(patch_names: list[str], support_names: tuple[str, ...] = ()) ->
         if len(patch_names) != 1:
             raise UserError("patch 'none' (an A/A run) cannot be combined with other patches")
         return [*chosen, Variant(AA_CONTROL, None, support)]
-    for name in patch_names:
-        patch = patches.load(name)
-        if any(v.name == patch.name for v in chosen):
-            raise UserError(f"patch {name!r}: a variant named {patch.name!r} is already in the run")
+    for spec in patch_names:
+        patch = _unique_label(patches.load(spec), {v.name for v in chosen}, spec)
         chosen.append(Variant(patch.name, patch, support))
     return chosen
+
+
+def _unique_label(patch: Patch, taken: set[str], spec: str) -> Patch:
+    """A label derived from a file name gets -2, -3... when the run already has it; a label
+    the user chose (a shipped name, LABEL=PATH) is refused instead."""
+    if patch.name not in taken:
+        return patch
+    if not patch.derived_label:
+        raise UserError(
+            f"patch {spec!r}: a variant named {patch.name!r} is already in the run; "
+            "name this one with LABEL=PATH"
+        )
+    number = 2
+    while f"{patch.name}-{number}" in taken:
+        number += 1
+    return dataclasses.replace(patch, name=f"{patch.name}-{number}")

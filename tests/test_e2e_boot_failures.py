@@ -4,7 +4,6 @@ console log is kept, and no QEMU is left behind."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from rig.machine import Machine
 from rig.pipeline import prepare_kernels
 from rig.profile import BootFiles
 from rig.progress import Progress
+from tests.processes import qemu_running_with
 
 pytestmark = pytest.mark.e2e
 
@@ -49,10 +49,7 @@ def machine(
 
 
 def no_qemu_with(marker: str) -> bool:
-    found = subprocess.run(
-        ["pgrep", "-af", "qemu-system-aarch64"], capture_output=True, text=True, check=False
-    ).stdout
-    return marker not in found
+    return not qemu_running_with(marker)
 
 
 def test_kernel_panic_during_boot(baseline: tuple[plan.Inputs, Path, Path], tmp_path: Path) -> None:

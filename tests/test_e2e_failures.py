@@ -19,6 +19,7 @@ import pytest
 from rig import paths, source
 from rig.cli import main
 from rig.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED
+from tests.processes import qemu_running_with, start_as_background_job
 
 pytestmark = pytest.mark.e2e
 PATCHES = Path(__file__).parent / "data" / "patches"
@@ -26,10 +27,7 @@ TARGET = "drivers/iommu/io-pgtable-arm.c"
 
 
 def qemu_running_for(folder: Path) -> list[str]:
-    found = subprocess.run(
-        ["pgrep", "-af", "qemu-system-aarch64"], capture_output=True, text=True, check=False
-    ).stdout
-    return [line for line in found.splitlines() if str(folder) in line]
+    return qemu_running_with(str(folder))
 
 
 @pytest.fixture
@@ -118,9 +116,11 @@ def test_build_error_is_reported_with_the_compiler_message(
 
 
 def test_ctrl_c_in_the_sweep_stops_qemu_and_keeps_an_incomplete_run(results: Path) -> None:
+    """Started as a background job of a non-interactive shell starts it (SIGINT inherited
+    as ignored, as under nohup or a CI runner), the rig still stops on Ctrl-C."""
     log = results.parent / "bench.log"
     with log.open("w") as handle:
-        proc = subprocess.Popen(
+        proc = start_as_background_job(
             [
                 sys.executable,
                 "-m",
