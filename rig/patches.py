@@ -19,14 +19,24 @@ AA_CONTROL = "aa-control"
 SUPPORT_DIR = paths.KERNEL_PATCHES / "support"
 MARKER_PREFIX = ".rig-applied-patch-"
 _HUNK_FAILED = re.compile(r"Hunk #(\d+) FAILED at (\d+)")
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+RESERVED_LABELS = (BASELINE, AA_CONTROL, "none")
+# A label ends up in `uname -r` (`<version>-rig-<label>-<key>`), which holds 64 characters.
+LABEL_MAX = 40
+DERIVED_LABEL_MAX = 32
+_FORMAT_PATCH_NUMBER = re.compile(r"^\d{4}-")
+_PATCH_SUFFIXES = (".patch", ".diff")
 
 
 @dataclass(frozen=True)
 class Patch:
+    # The variant's label: in tables, reports, LOCALVERSION and `uname -r`.
     name: str
     path: Path
     sha256: str
+    # Derived from the file name (not chosen by the user): a run may suffix it to keep
+    # labels unique.
+    derived_label: bool = False
 
     @property
     def files(self) -> list[str]:
@@ -41,27 +51,74 @@ def available(patch_dir: Path = paths.KERNEL_PATCHES) -> list[str]:
     return sorted(p.stem for p in patch_dir.glob("*.patch"))
 
 
-def load(name: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
-    """A patch by name (kernel-patches/NAME.patch) or by path to a .patch file."""
-    candidate = Path(name)
-    if candidate.suffix == ".patch" and candidate.is_file():
-        path = candidate.resolve()
-    else:
-        path = patch_dir / f"{name}.patch"
-        if not path.is_file():
-            known = ", ".join(available(patch_dir))
-            raise UserError(
-                f"unknown patch {name!r}; expected one of: {known}; 'none' (an A/A run: "
-                "the baseline against a second build of itself); or a path to a .patch file"
-            )
-    stem = path.stem
-    if stem in (BASELINE, AA_CONTROL, "none") or not _NAME_RE.match(stem):
+def label_from_file_name(file_name: str) -> str:
+    """A variant label from any patch file name, as users and `git format-patch` name them.
+
+    `0001-iommu-io-pgtable-arm-Optimise-non-coherent-unmap.patch` gives
+    `iommu-io-pgtable-arm-optimise`, `v6.12-revert.patch` gives `v6-12-revert`: the
+    series number and suffix go, the rest is lower-cased, anything but letters and
+    digits becomes '-', and a long name is cut at a word boundary.
+    """
+    stem = file_name
+    for suffix in _PATCH_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    stem = _FORMAT_PATCH_NUMBER.sub("", stem)
+    label = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    if len(label) > DERIVED_LABEL_MAX:
+        cut = label[: DERIVED_LABEL_MAX + 1]
+        label = cut[: cut.rfind("-")] if "-" in cut[1:] else cut[:DERIVED_LABEL_MAX]
+        label = label.strip("-")
+    if not label:
+        label = "patch"
+    if label in RESERVED_LABELS:
+        label = f"{label}-patch"
+    return label
+
+
+def check_label(label: str, spec: str) -> str:
+    if label in RESERVED_LABELS or not _LABEL_RE.match(label) or len(label) > LABEL_MAX:
         raise UserError(
-            f"patch {path.name}: name {stem!r} cannot label a variant; "
-            "use lower-case letters, digits and '-', and not "
-            f"{BASELINE!r}, {AA_CONTROL!r} or 'none'"
+            f"patch {spec!r}: label {label!r} cannot name a variant; expected lower-case "
+            f"letters, digits and '-', at most {LABEL_MAX} characters, and not "
+            + ", ".join(repr(name) for name in RESERVED_LABELS)
         )
-    patch = Patch(name=stem, path=path, sha256=sha256_file(path))
+    return label
+
+
+def _find(target: str, spec: str, patch_dir: Path) -> Path:
+    shipped = patch_dir / f"{target}.patch"
+    if "/" not in target and shipped.is_file():
+        return shipped
+    candidate = Path(target).expanduser()
+    if candidate.is_file():
+        return candidate.resolve()
+    known = ", ".join(available(patch_dir))
+    raise UserError(
+        f"unknown patch {spec!r}; expected one of: {known}; 'none' (an A/A run: the "
+        "baseline against a second build of itself); a path to a patch file; or "
+        "LABEL=PATH to name its variant yourself"
+    )
+
+
+def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
+    """A patch by name (kernel-patches/NAME.patch), by path, or as LABEL=PATH.
+
+    A shipped patch is labelled by its name, a path by a label derived from its file
+    name (see label_from_file_name), LABEL=PATH by LABEL.
+    """
+    label, sep, target = spec.partition("=")
+    if sep and "/" not in label:
+        path = _find(target, spec, patch_dir)
+        patch = Patch(check_label(label, spec), path, sha256_file(path))
+    else:
+        path = _find(spec, spec, patch_dir)
+        if path.parent == patch_dir.resolve() or path.parent == patch_dir:
+            patch = Patch(check_label(path.stem, spec), path, sha256_file(path))
+        else:
+            label = label_from_file_name(path.name)
+            patch = Patch(label, path, sha256_file(path), derived_label=True)
     if not patch.files:
         raise UserError(f"patch {path}: no '+++ b/FILE' lines; expected a unified diff (-p1)")
     return patch
@@ -73,7 +130,7 @@ def load_support(name: str) -> Patch:
     if not path.is_file():
         known = ", ".join(available(SUPPORT_DIR)) or "(none)"
         raise UserError(f"unknown support patch {name!r}; known: {known}")
-    return load(str(path))
+    return load(f"{name}={path}")
 
 
 def run_patch(diff: Path, tree: Path, *options: str) -> subprocess.CompletedProcess[str]:
