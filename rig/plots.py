@@ -128,12 +128,14 @@ def comparison_plot(
     frame: pd.DataFrame,
     reference: pd.DataFrame,
     path: Path,
+    device: str,
     criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
 ) -> None:
     """Unmap % improvement vs size: the rig's medians with CI bars, the seed's table beside.
 
-    `reference` is one seed table (seed.table()). The seed's points are nudged right so
-    bars and markers at the same size do not hide each other.
+    `reference` is one seed table (seed.table()); `device` names the emulated SMMU the
+    run measured (report.device_label). The seed's points are nudged right so bars and
+    markers at the same size do not hide each other.
     """
     names = variants(frame)[1:]
     table = improvement_table(frame, "unmap", criteria)
@@ -150,7 +152,7 @@ def comparison_plot(
             marker="o",
             capsize=4,
             linewidth=1.5,
-            label=f"rig, {name}: emulated SMMUv3, {mode} ratios (bars: 95% CI)",
+            label=f"rig, {name}: {device}, {mode} ratios (bars: 95% CI)",
         )
         seen += list(table[f"ci_low_pct:{name}"]) + list(table[f"ci_high_pct:{name}"])
     axis.plot(
@@ -174,7 +176,7 @@ def comparison_plot(
     figure.text(
         0.01,
         0.01,
-        f"rig: QEMU SMMUv3, {clock}, so only its ratios mean anything; "
+        f"rig: QEMU, {device}, {clock}, so only its ratios mean anything; "
         "seed: unmap latency on real hardware as posted in the May 2024 RFC thread",
         fontsize=7,
         color="dimgray",

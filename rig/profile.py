@@ -17,6 +17,9 @@ PageSizes = Literal["all", "page-size-only"]
 QemuBuild = Literal["system", "rig-build"]
 # The Linux driver each emulated SMMU is probed by.
 DRIVERS = {"smmuv3": "arm-smmu-v3", "mmu500": "arm-smmu"}
+# What each emulated SMMU is, in a plot's or a report's words.
+DEVICE_NAMES = {"smmuv3": "emulated SMMUv3", "mmu500": "emulated Arm MMU-500 (SMMUv2)"}
+WALK_NAMES = {"coherent": "coherent walk", "noncoherent": "non-coherent walk"}
 SeedTable = Literal["workaround", "no-workaround"]
 
 

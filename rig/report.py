@@ -11,7 +11,17 @@ from typing import Any
 
 import pandas as pd
 
-from rig import correctness, frames, html_report, plots, seed, stats, summary, work_counters
+from rig import (
+    correctness,
+    frames,
+    html_report,
+    plots,
+    profile,
+    seed,
+    stats,
+    summary,
+    work_counters,
+)
 from rig.errors import UserError
 from rig.records import CSV_COLUMNS, INCOMPLETE_MARKER
 
@@ -52,13 +62,52 @@ def criteria_for(run_info: dict[str, Any] | None, threshold_pct: float | None) -
     return stats.Criteria(threshold_pct=float(chosen))
 
 
+def device_label(run_info: dict[str, Any] | None, profile_name: str) -> str:
+    """The emulated SMMU and walk a run measured, from run.json's profile; for a report
+    from results.csv alone, from the shipped profile of that name."""
+    recorded = (run_info or {}).get("profile")
+    if isinstance(recorded, dict) and "iommu" in recorded:
+        iommu, walk = str(recorded["iommu"]), str(recorded.get("walk", ""))
+    elif profile_name in profile.available_profiles():
+        shipped = profile.load_profile(profile_name)
+        iommu, walk = shipped.iommu, shipped.walk
+    else:
+        return f"profile {profile_name}"
+    name = profile.DEVICE_NAMES.get(iommu, f"emulated {iommu}")
+    return f"{name}, {profile.WALK_NAMES[walk]}" if walk in profile.WALK_NAMES else name
+
+
 def _write_text(target: Path, text: str) -> None:
     partial = target.with_suffix(".partial")
     partial.write_text(text)
     partial.replace(target)
 
 
+def check_run_dir(run_dir: Path) -> None:
+    """A missing run folder is named, with the runs that do exist beside it."""
+    if run_dir.is_dir():
+        return
+    parent = run_dir.parent
+    runs = sorted(
+        str(folder)
+        for folder in (parent.iterdir() if parent.is_dir() else [])
+        if (folder / "results.csv").is_file() and not folder.is_symlink()
+    )
+    why = (
+        " (`latest` points at the newest run completed in this checkout; a fresh clone "
+        "has none until `make bench` completes)"
+        if run_dir.name == "latest"
+        else ""
+    )
+    listing = "; runs there: " + ", ".join(runs[-8:]) if runs else ""
+    raise UserError(
+        f"{run_dir}: no such run folder{why}; pass one with `make report RUN=<folder>` "
+        f"or `python -m rig report <folder>`{listing}"
+    )
+
+
 def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
+    check_run_dir(run_dir)
     run_dir = run_dir.resolve()
     marker = run_dir / INCOMPLETE_MARKER
     if marker.exists():
@@ -78,7 +127,8 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     )
     plots.latency_plot(frame, run_dir / "latency.png")
     plots.improvement_plot(frame, run_dir / "improvement.png", criteria)
-    plots.comparison_plot(frame, reference, run_dir / "comparison.png", criteria)
+    device = device_label(run_info, str(frame["profile"].iloc[0]))
+    plots.comparison_plot(frame, reference, run_dir / "comparison.png", device, criteria)
     page = html_report.render(
         html_report.Inputs(
             frame=frame,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from rig import report, summary, work_counters
 from rig.cli import main
@@ -197,3 +199,62 @@ def test_incomplete_run_gets_no_report(run_dir: Path) -> None:
     assert "incomplete" in caught.value.message
     assert not (run_dir / "summary.md").exists()
     assert not (run_dir / "report.html").exists()
+
+
+def test_missing_latest_says_what_to_pass(tmp_path: Path, run_dir: Path) -> None:
+    with pytest.raises(UserError) as caught:
+        report.build(run_dir.parent / "latest")
+    message = caught.value.message
+    assert "no such run folder" in message and "a fresh clone has none" in message
+    assert "make report RUN=<folder>" in message and str(run_dir) in message
+
+
+def test_report_on_missing_latest_exits_2_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(tmp_path / "latest")]) == EXIT_BAD_INPUT
+    assert "latest: no such run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("recorded", "profile_name", "label"),
+    [
+        (
+            {"iommu": "mmu500", "walk": "noncoherent"},
+            "x",
+            "emulated Arm MMU-500 (SMMUv2), non-coherent walk",
+        ),
+        ({"iommu": "smmuv3", "walk": "coherent"}, "x", "emulated SMMUv3, coherent walk"),
+        (None, "mmu500-coherent", "emulated Arm MMU-500 (SMMUv2), coherent walk"),
+        (None, "smmuv3-noncoherent", "emulated SMMUv3, non-coherent walk"),
+        (None, "my-own-profile", "profile my-own-profile"),
+    ],
+)
+def test_device_label_comes_from_the_runs_profile(
+    recorded: dict[str, str] | None, profile_name: str, label: str
+) -> None:
+    run_info = {"profile": recorded} if recorded else None
+    assert report.device_label(run_info, profile_name) == label
+
+
+def test_an_mmu500_run_is_labelled_mmu500_in_its_comparison_plot(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.read_csv(run_dir / "results.csv")
+    frame["profile"] = "mmu500-noncoherent"
+    frame.to_csv(run_dir / "results.csv", index=False)
+    words: list[str] = []
+    real_savefig = Figure.savefig
+
+    def savefig(figure: Figure, *args: Any, **kwargs: Any) -> None:
+        for axis in figure.axes:
+            legend = axis.get_legend()
+            words.extend(text.get_text() for text in (legend.get_texts() if legend else []))
+        words.extend(text.get_text() for text in figure.texts)
+        real_savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    report.build(run_dir)
+    text = "\n".join(words)
+    assert "emulated Arm MMU-500 (SMMUv2), non-coherent walk" in text
+    assert "SMMUv3" not in text
