@@ -39,15 +39,19 @@ unit: venv
 e2e: prereqs venv
 	$(VPY) -m pytest -m e2e $(PYTEST_ARGS)
 
-lint: venv
+SHELL_SCRIPTS := .ci/run .ci/fresh-root rig/guest_init.sh
+
+lint: prereqs-test venv
 	$(VPY) -m ruff check rig tests
 	$(VPY) -m ruff format --check rig tests
 	$(VPY) -m mypy
+	shellcheck $(SHELL_SCRIPTS)
 
 prereqs:
 	$(PYTHON) -m rig.prereqs
 
-# What bench needs, plus what only the tests use (chromium for the report.html test).
+# What bench needs, plus what only the tests use (chromium for the report.html test,
+# shellcheck for lint).
 prereqs-test:
 	$(PYTHON) -m rig.prereqs --tests
 

@@ -31,8 +31,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--patch",
-        help="comma-separated patches from kernel-patches/ "
-        "(names, or paths to .patch files); each becomes a variant",
+        help="comma-separated patches, each a variant: NAME (kernel-patches/NAME.patch), "
+        "a path to a patch file (its label derived from the file name), or LABEL=PATH",
     )
     parser.add_argument("--mode", help="timing mode: icount or wallclock")
     parser.add_argument("--quiet", action="store_true", help="no progress output")

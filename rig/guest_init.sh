@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the rig's initramfs: mount what the benchmark and the gates read, then
 # print the ready marker with the running kernel's release for the rig to check.
 /bin/busybox --install -s /bin

@@ -62,6 +62,7 @@ DEB_SRC_FILE = SOURCES_DIR / "smmu-rig-deb-src.sources"
 # Only the tests need these (make test); a bench run never does.
 TEST_APT_PACKAGES: dict[str, Need] = {
     "chromium": Need("headless browser for the report test", ("chromium",)),
+    "shellcheck": Need("lint of the shell scripts (CI, the guest's /init)", ("shellcheck",)),
 }
 BUSYBOX_PACKAGE = "busybox-static:arm64"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,14 +49,27 @@ def test_a_new_machine_lacks_what_the_issue_found_missing() -> None:
     assert {"sh", "tar", "sed", "make", "gcc", "git", "python3"} <= new_machine_commands()
 
 
-def build_steps(cache: Path) -> Path:
+@pytest.fixture(scope="module")
+def source_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache of its own, so Debian's tree is unpacked under the declared PATH too; shared
+    by the tests here (one unpack, 1.3 GB) and removed after them."""
+    cache = tmp_path_factory.mktemp("declared-tools-cache")
+    yield cache
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def build_steps(source_cache: Path, build_cache: Path) -> Path:
     """What a cold `make bench` does before the first boot, through the rig's own code,
     except compiling the kernel (the fresh-root stage does that): unpack Debian's tree,
     check a patch, configure, headers_install, the guest image, tool versions."""
-    source = src.resolve(None, cache)
+    source = src.resolve(None, source_cache)
     patches.check_applies(patches.load("final"), source.tree)
     builder = kbuild.KernelBuilder(
-        source, cache, paths.CONFIG_FRAGMENT, Progress(quiet=True), log_dir=cache / "logs"
+        source,
+        build_cache,
+        paths.CONFIG_FRAGMENT,
+        Progress(quiet=True),
+        log_dir=build_cache / "logs",
     )
     builder.configure()
     headers = builder.headers()
@@ -63,29 +77,31 @@ def build_steps(cache: Path) -> Path:
     tools.toolchain_version()
     tools.qemu_version.cache_clear()
     tools.qemu_version()
-    return guest.initramfs(source, headers, cache)
+    return guest.initramfs(source, headers, build_cache)
 
 
 @pytest.mark.e2e
 @needs_dpkg
 def test_build_steps_need_only_declared_tools(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    source_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = declared_tools.path_folder(tmp_path / "bin", prereqs.APT_PACKAGES)
     monkeypatch.setenv("PATH", str(folder))
-    image = build_steps(tmp_path / "cache")
+    image = build_steps(source_cache, tmp_path / "cache")
     assert image.stat().st_size > 500_000
 
 
 @pytest.mark.e2e
 @needs_dpkg
-def test_an_undeclared_tool_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_undeclared_tool_is_caught(
+    source_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The check can fail: without rsync declared, headers_install fails as it did on a
     new machine."""
     declared = {name: need for name, need in prereqs.APT_PACKAGES.items() if name != "rsync"}
     folder = declared_tools.path_folder(tmp_path / "bin", declared)
     monkeypatch.setenv("PATH", str(folder))
     with pytest.raises(RunFailed) as caught:
-        build_steps(tmp_path / "cache")
+        build_steps(source_cache, tmp_path / "cache")
     assert "headers_install failed" in caught.value.message
     assert "rsync: not found" in caught.value.excerpt
