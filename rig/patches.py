@@ -68,8 +68,8 @@ def label_from_file_name(file_name: str) -> str:
     label = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
     if len(label) > DERIVED_LABEL_MAX:
         cut = label[: DERIVED_LABEL_MAX + 1]
-        label = cut[: cut.rfind("-")] if "-" in cut[1:] else cut[:DERIVED_LABEL_MAX]
-        label = label.strip("-")
+        boundary = cut.rfind("-")
+        label = (cut[:boundary] if boundary > 0 else cut[:DERIVED_LABEL_MAX]).strip("-")
     if not label:
         label = "patch"
     if label in RESERVED_LABELS:
@@ -114,7 +114,7 @@ def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
         patch = Patch(check_label(label, spec), path, sha256_file(path))
     else:
         path = _find(spec, spec, patch_dir)
-        if path.parent == patch_dir.resolve() or path.parent == patch_dir:
+        if path.parent.resolve() == patch_dir.resolve():
             patch = Patch(check_label(path.stem, spec), path, sha256_file(path))
         else:
             label = label_from_file_name(path.name)
