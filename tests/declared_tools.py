@@ -10,6 +10,7 @@ that a step run with that folder as PATH fails here as it would on a new machine
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Iterable
@@ -45,8 +46,10 @@ def _names(relation: str) -> list[str]:
     return [alt.split()[0].split(":")[0] for alt in relation.split("|") if alt.strip()]
 
 
+@functools.cache
 def installed() -> tuple[dict[str, Installed], dict[str, list[str]]]:
-    """Installed packages, and the real packages that provide each virtual one."""
+    """Installed packages, and the real packages that provide each virtual one (read once;
+    callers do not change them)."""
     out = subprocess.run(
         ["dpkg-query", "-W", f"-f={_FIELDS}"], capture_output=True, text=True, check=True
     ).stdout
