@@ -4,12 +4,13 @@
 PYTHON     ?= python3
 VENV       ?= .venv
 VPY        := $(VENV)/bin/python
+KERNEL     ?=
 KERNEL_SRC ?=
 ARGS       ?=
 RUN        ?= results/latest
 PYTEST_ARGS ?=
 
-KSRC_ARG := $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),)
+KSRC_ARG := $(if $(KERNEL),--kernel $(KERNEL),) $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),)
 
 .PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv
 

@@ -21,10 +21,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="sweep settings YAML (default: bench.yaml)",
     )
     parser.add_argument(
+        "--kernel",
+        help="Debian's kernel source by name: debian:6.1 (default), debian:6.12, debian:7.2; "
+        "fetched into the cache, never installed",
+    )
+    parser.add_argument(
         "--kernel-src",
         type=Path,
         default=None,
-        help="a kernel tree to use instead of Debian's linux-source-6.1",
+        help="a kernel tree on disk to use instead of Debian's",
     )
     parser.add_argument(
         "--profile", help="machine profile from qemu-configs/ (default from --config)"
@@ -117,6 +122,7 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
     return settings.override(
         base,
         {
+            "kernel": getattr(args, "kernel", None),
             "profile": args.profile,
             "patches": patch_list,
             "mode": args.mode,

@@ -77,7 +77,7 @@ def print_dry_run(inputs: plan.Inputs) -> None:
         inputs = dataclasses.replace(
             inputs, qemu=str(inputs.cache / "qemu" / "KEY" / "src" / "build" / tools.QEMU)
         )
-    source = src.resolve(inputs.kernel_src, inputs.cache)
+    source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel)
     fragment = paths.CONFIG_FRAGMENT
     images = {
         v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v) / "Image"

@@ -50,7 +50,7 @@ def prepare_kernels(
     inputs: Inputs, progress: Progress, log_dir: Path
 ) -> tuple[src.KernelSource, list[BuiltKernel], Path]:
     with progress.phase("kernel source"):
-        source = src.resolve(inputs.kernel_src, inputs.cache)
+        source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel)
     builder = kbuild.KernelBuilder(
         source, inputs.cache, paths.CONFIG_FRAGMENT, progress, log_dir=log_dir
     )

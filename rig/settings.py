@@ -12,12 +12,16 @@ from rig.benchmark import Direction
 from rig.errors import UserError
 from rig.profile import MODES
 from rig.sizes import parse_sizes
+from rig.source import DEFAULT_KERNEL, debian_version
 
 DEFAULT_SIZES = ("4K", "64K", "128K", "256K", "512K", "1M", "2M", "4M")
 
 
 @dataclass(frozen=True)
 class Settings:
+    # debian:6.1, debian:6.12 or debian:7.2 (Debian's source packages; --kernel-src
+    # points at a tree on disk instead).
+    kernel: str = DEFAULT_KERNEL
     profile: str = "smmuv3-noncoherent"
     patches: tuple[str, ...] = ("final",)
     mode: str = "icount"
@@ -60,6 +64,10 @@ def validate(settings: Settings, source: str) -> Settings:
             f"{source}: mode={settings.mode!r} is unknown; expected one of: {', '.join(MODES)}"
         )
     parse_sizes(list(settings.sizes), where=f"{source}: sizes")
+    try:
+        debian_version(settings.kernel)
+    except UserError as err:
+        raise UserError(f"{source}: {err.message}") from None
     return settings
 
 

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rig import tools
+from rig import debian_archive, tools
 from rig.errors import InfraError, UserError
 from rig.hashing import sha256_file, sha256_json, sha256_text
 from rig.locking import locked
 
-DEFAULT_PACKAGE = "linux-source-6.1"
+# Debian's kernel source packages the rig knows by name, and the suite carrying each.
+DEBIAN_KERNELS = {
+    "6.1": ("linux-source-6.1", "bookworm"),
+    "6.12": ("linux-source-6.12", "bookworm-security"),
+    "7.2": ("linux-source-7.2", "sid"),
+}
+DEFAULT_KERNEL = "debian:6.1"
+DEFAULT_PACKAGE = DEBIAN_KERNELS["6.1"][0]
 
 
 @dataclass(frozen=True)
@@ -28,10 +36,25 @@ class KernelSource:
         return sha256_json(self.identity)
 
 
-def resolve(kernel_src: Path | None, cache: Path) -> KernelSource:
-    if kernel_src is None:
-        return _debian_tarball(cache)
-    return _user_tree(kernel_src)
+def debian_version(kernel: str) -> str:
+    """The version in a `debian:VERSION` name, checked against the kernels the rig knows."""
+    kind, _, version = kernel.partition(":")
+    if kind != "debian" or version not in DEBIAN_KERNELS:
+        known = ", ".join(f"debian:{name}" for name in DEBIAN_KERNELS)
+        raise UserError(
+            f"kernel {kernel!r} is unknown; expected one of: {known} "
+            "(or a tree on disk with --kernel-src PATH)"
+        )
+    return version
+
+
+def resolve(kernel_src: Path | None, cache: Path, kernel: str = DEFAULT_KERNEL) -> KernelSource:
+    if kernel_src is not None:
+        return _user_tree(kernel_src)
+    package, suite = DEBIAN_KERNELS[debian_version(kernel)]
+    if _installed_tarball(package) is not None:
+        return _debian_tarball(cache, package)
+    return _downloaded_tarball(cache, package, suite)
 
 
 def kernel_version(tree: Path) -> str:
@@ -47,25 +70,60 @@ def kernel_version(tree: Path) -> str:
     return version + values.get("EXTRAVERSION", "")
 
 
-def _debian_tarball(cache: Path) -> KernelSource:
-    listing = tools.output(["dpkg", "-L", DEFAULT_PACKAGE]) if shutil.which("dpkg") else ""
+def _installed_tarball(package: str) -> Path | None:
+    if shutil.which("dpkg-query") is None:
+        return None
+    status = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Status}", package],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    if status.strip() != "installed":
+        return None
+    listing = tools.output(["dpkg", "-L", package])
     tarballs = [Path(p) for p in listing.split() if p.endswith(".tar.xz")]
-    if not tarballs:
+    return tarballs[0] if tarballs else None
+
+
+def _debian_tarball(cache: Path, package: str) -> KernelSource:
+    """An installed linux-source package's tarball (`make prereqs` installs 6.1's)."""
+    tarball = _installed_tarball(package)
+    if tarball is None:
         raise InfraError(
-            f"Debian package {DEFAULT_PACKAGE} is not installed; run `make prereqs` as root, "
+            f"Debian package {package} is not installed; run `make prereqs` as root, "
             "or point the rig at a kernel tree with KERNEL_SRC=/path"
         )
-    tarball = tarballs[0]
-    package_version = tools.output(["dpkg-query", "-W", "-f=${Version}", DEFAULT_PACKAGE])
+    version = tools.output(["dpkg-query", "-W", "-f=${Version}", package])
+    return _from_tarball(cache, package, version, tarball)
+
+
+def _downloaded_tarball(cache: Path, package: str, suite: str) -> KernelSource:
+    """A linux-source package from any suite, downloaded into the cache (never installed):
+    its tarball is taken out of the .deb once."""
+    deb = debian_archive.Suite(suite, cache).download(package, cache / "debs")
+    version = tools.output(["dpkg-deb", "-f", str(deb), "Version"]).strip()
+    tarball = cache / "debs" / f"{deb.stem}.tar.xz"
+    if not tarball.is_file():
+        with tempfile.TemporaryDirectory(dir=tarball.parent, prefix=".deb-") as tmp:
+            tools.output(["dpkg-deb", "-x", str(deb), tmp])
+            inside = sorted(Path(tmp, "usr", "src").glob("linux-source-*.tar.xz"))
+            if not inside:
+                raise InfraError(f"{deb.name}: no usr/src/linux-source-*.tar.xz inside")
+            inside[0].rename(tarball)
+    return _from_tarball(cache, package, version, tarball)
+
+
+def _from_tarball(cache: Path, package: str, version: str, tarball: Path) -> KernelSource:
     digest = sha256_file(tarball)
     identity = {
         "kind": "debian-package",
-        "package": DEFAULT_PACKAGE,
-        "package_version": package_version,
-        "tarball": tarball.name,
+        "package": package,
+        "package_version": version,
+        "tarball": f"{package}.tar.xz",
         "sha256": digest,
     }
-    dest = cache / "src" / f"{DEFAULT_PACKAGE}-{digest[:12]}"
+    dest = cache / "src" / f"{package}-{digest[:12]}"
     with locked(cache / "src" / f"{dest.name}.lock", "the unpacked kernel source"):
         if not (dest / "Makefile").is_file():
             _unpack(tarball, dest)

@@ -1,0 +1,140 @@
+"""Debian's archive, any suite, without touching the host's apt configuration.
+
+Each suite gets a private apt configuration in the rig's cache: a sources list naming
+this machine's own mirror (read from its apt sources, never written here) and the
+archive keyring, and a lists folder of its own. `apt-get update`, `download` and
+`source` then run with that configuration, so a kernel or QEMU source from a suite the
+host does not follow (sid, bookworm-security) can be fetched, with signatures checked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rig.errors import InfraError
+from rig.locking import locked
+
+KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+HOST_SOURCES = (Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list"))
+# apt's words when a suite's Release file is past its Valid-Until date.
+_EXPIRED = ("is expired", "is no longer valid")
+
+
+def host_entries(sources: tuple[Path, Path] = HOST_SOURCES) -> list[tuple[str, list[str]]]:
+    """(mirror, suites) of the host's Debian entries, deb822 files and the legacy list."""
+    folder, legacy = sources
+    entries: list[tuple[str, list[str]]] = []
+    for path in sorted(folder.glob("*.sources")) if folder.is_dir() else []:
+        for stanza in path.read_text().split("\n\n"):
+            fields = dict(
+                line.split(":", 1) for line in stanza.splitlines() if ":" in line and line[0] != "#"
+            )
+            if "deb" in fields.get("Types", "").split() and "URIs" in fields:
+                entries.append((fields["URIs"].split()[0], fields.get("Suites", "").split()))
+    if legacy.is_file():
+        for line in legacy.read_text().splitlines():
+            words = [w for w in line.split() if not w.startswith("[")] if line.strip() else []
+            if len(words) >= 3 and words[0] == "deb":
+                entries.append((words[1], [words[2]]))
+    return entries
+
+
+def mirror_for(suite: str, sources: tuple[Path, Path] = HOST_SOURCES) -> str:
+    """The host's mirror serving ``suite``; for a suite it does not follow, the mirror of
+    its main archive (the one whose suites are not security ones)."""
+    entries = host_entries(sources)
+    for mirror, suites in entries:
+        if suite in suites:
+            return mirror
+    security = suite.endswith("-security")
+    for mirror, suites in entries:
+        if suites and all(s.endswith("-security") == security for s in suites):
+            return mirror
+    raise InfraError(
+        f"no Debian mirror for suite {suite!r} in this machine's apt sources "
+        f"({', '.join(str(p) for p in sources)}); expected a deb entry for Debian's archive"
+    )
+
+
+class Suite:
+    """A private apt configuration for one suite, kept in the rig's cache."""
+
+    def __init__(self, suite: str, cache: Path, components: str = "main") -> None:
+        self.suite = suite
+        self.home = cache / "apt" / suite
+        self.components = components
+        # Cleared, with a warning, when the mirror serves the suite past its Valid-Until.
+        self.check_valid_until = True
+
+    def _options(self, *, check_valid_until: bool) -> list[str]:
+        options = [
+            f"Dir::Etc::SourceList={self.home / 'sources.list'}",
+            "Dir::Etc::SourceParts=/dev/null",
+            f"Dir::State::Lists={self.home / 'lists'}",
+            f"Dir::Cache={self.home / 'cache'}",
+        ]
+        if not check_valid_until:
+            options.append("Acquire::Check-Valid-Until=false")
+        return [word for option in options for word in ("-o", option)]
+
+    def _write_sources(self) -> None:
+        mirror = mirror_for(self.suite)
+        line = f"[signed-by={KEYRING}] {mirror} {self.suite} {self.components}"
+        (self.home / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+        (self.home / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+        (self.home / "sources.list").write_text(f"deb {line}\ndeb-src {line}\n")
+
+    def update(self) -> None:
+        """Read the suite's index. A suite past its Valid-Until date (sid on some mirrors)
+        is read again without that check, with a warning; signatures are still checked."""
+        self._write_sources()
+        first = self._apt(["update"], check=False)
+        if first.returncode == 0 and "\nE:" not in "\n" + first.stderr:
+            return
+        if any(word in first.stdout + first.stderr for word in _EXPIRED):
+            print(
+                f"warning: Debian's {self.suite} index on this machine's mirror is past "
+                "its Valid-Until date; reading it with Acquire::Check-Valid-Until=false "
+                "(signatures are still verified)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.check_valid_until = False
+            self._apt(["update"])
+            return
+        raise InfraError(
+            f"apt-get update of Debian's {self.suite} failed (exit code {first.returncode})",
+            excerpt=(first.stderr or first.stdout)[-2000:],
+        )
+
+    def _apt(
+        self, args: list[str], *, cwd: Path | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        if shutil.which("apt-get") is None:
+            raise InfraError("apt-get is not installed: the rig reads Debian's archive with it")
+        cmd = ["apt-get", "-q", *self._options(check_valid_until=self.check_valid_until), *args]
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+        if check and result.returncode != 0:
+            raise InfraError(
+                f"`apt-get {' '.join(args)}` from Debian's {self.suite} failed "
+                f"(exit code {result.returncode})",
+                excerpt=(result.stderr or result.stdout)[-2000:],
+            )
+        return result
+
+    def download(self, package: str, dest: Path) -> Path:
+        """The package's .deb in ``dest``, downloaded once."""
+        with locked(self.home.parent / f"{self.suite}.lock", f"Debian's {self.suite} downloads"):
+            found = sorted(dest.glob(f"{package}_*.deb"))
+            if found:
+                return found[-1]
+            self.update()
+            dest.mkdir(parents=True, exist_ok=True)
+            self._apt(["download", package], cwd=dest)
+            found = sorted(dest.glob(f"{package}_*.deb"))
+            if not found:
+                raise InfraError(f"apt-get download {package} from {self.suite} left no .deb")
+            return found[-1]
