@@ -71,6 +71,8 @@ def kernel_key(source: KernelSource, fragment: Path, variant: Variant) -> str:
         # label, or the A/A control's second build of the same tree, is another kernel.
         "label": variant.name,
     }
+    if variant.patch is not None and variant.patch.reverse:
+        identity["patch_reverse"] = True  # the same file the other way round
     return sha256_json(identity)
 
 

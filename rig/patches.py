@@ -26,6 +26,10 @@ LABEL_MAX = 40
 DERIVED_LABEL_MAX = 32
 _FORMAT_PATCH_NUMBER = re.compile(r"^\d{4}-")
 _PATCH_SUFFIXES = (".patch", ".diff")
+REVERT_PREFIX = "revert:"
+# First line of the copy kept while a patch is applied in reverse; GNU patch skips it
+# as leading text when the copy is used to undo the revert.
+_REVERSED_HEADER = "smmu-rig: applied in reverse (undo by applying forward)\n"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,14 @@ class Patch:
     # Derived from the file name (not chosen by the user): a run may suffix it to keep
     # labels unique.
     derived_label: bool = False
+    # Applied in reverse (`revert:FILE`): the variant is the tree without this change,
+    # as when the tree already carries a merged patch.
+    reverse: bool = False
+
+    @property
+    def direction(self) -> tuple[str, ...]:
+        """GNU patch's options for applying it: nothing, or -R for a revert."""
+        return ("-R",) if self.reverse else ()
 
     @property
     def files(self) -> list[str]:
@@ -103,22 +115,30 @@ def _find(target: str, spec: str, patch_dir: Path) -> Path:
 
 
 def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
-    """A patch by name (kernel-patches/NAME.patch), by path, or as LABEL=PATH.
+    """A patch as `[LABEL=][revert:]NAME-OR-PATH`.
 
-    A shipped patch is labelled by its name, a path by a label derived from its file
-    name (see label_from_file_name), LABEL=PATH by LABEL.
+    NAME is kernel-patches/NAME.patch, labelled NAME; a path is labelled from its file
+    name (see label_from_file_name); LABEL= names the variant outright. `revert:`
+    applies the patch in reverse, and a label that is not given says `revert-`.
     """
-    label, sep, target = spec.partition("=")
-    if sep and "/" not in label:
-        path = _find(target, spec, patch_dir)
-        patch = Patch(check_label(label, spec), path, sha256_file(path))
+    label, sep, rest = spec.partition("=")
+    if not sep or "/" in label:
+        label, rest = "", spec
+    reverse = rest.startswith(REVERT_PREFIX)
+    target = rest.removeprefix(REVERT_PREFIX)
+    path = _find(target, spec, patch_dir)
+    derived = not label
+    if label:
+        check_label(label, spec)
+    elif path.parent.resolve() == patch_dir.resolve():
+        label = check_label(path.stem, spec)
     else:
-        path = _find(spec, spec, patch_dir)
-        if path.parent.resolve() == patch_dir.resolve():
-            patch = Patch(check_label(path.stem, spec), path, sha256_file(path))
-        else:
-            label = label_from_file_name(path.name)
-            patch = Patch(label, path, sha256_file(path), derived_label=True)
+        label = label_from_file_name(path.name)
+    if reverse and derived and "revert" not in label:
+        label = f"revert-{label}"
+    # A shipped patch's name is a label the user chose by naming it.
+    derived = derived and path.parent.resolve() != patch_dir.resolve()
+    patch = Patch(label, path, sha256_file(path), derived_label=derived, reverse=reverse)
     if not patch.files:
         raise UserError(f"patch {path}: no '+++ b/FILE' lines; expected a unified diff (-p1)")
     return patch
@@ -151,7 +171,7 @@ APPLY = ("--forward", "--fuzz=0")
 
 
 def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_patch(patch.path, tree, *APPLY, *extra)
+    return run_patch(patch.path, tree, *APPLY, *patch.direction, *extra)
 
 
 def failing_hunks(patch: Patch, patch_output: str) -> str:
@@ -181,13 +201,29 @@ def failing_hunks(patch: Patch, patch_output: str) -> str:
 
 
 def check_applies(patch: Patch, tree: Path) -> None:
+    """Refuse a patch that does not apply, naming why: a forward patch the tree already
+    carries (it applies in reverse) and a revert of a change the tree lacks (it applies
+    forward) get the fix, anything else the failing hunks."""
     result = _run_patch(patch, tree, "--dry-run")
-    if result.returncode != 0:
+    if result.returncode == 0:
+        return
+    opposite = run_patch(patch.path, tree, *APPLY, *([] if patch.reverse else ["-R"]), "--dry-run")
+    if opposite.returncode == 0 and not patch.reverse:
         raise UserError(
-            f"patch {patch.name} ({patch.path.name}) does not apply to {tree.name}; "
-            "the tree was not changed",
-            excerpt=failing_hunks(patch, result.stdout + result.stderr),
+            f"patch {patch.name} ({patch.path.name}) is already in {tree.name}: it applies in "
+            f"reverse, so the tree carries this change. Measure it by its revert: "
+            f"--patch revert:{patch.path} (the tree's code is then the one with the change)"
         )
+    if opposite.returncode == 0:
+        raise UserError(
+            f"revert {patch.name} ({patch.path.name}): {tree.name} does not carry this "
+            f"change (it applies forward). Measure it forward: --patch {patch.path}"
+        )
+    raise UserError(
+        f"patch {patch.name} ({patch.path.name}) does not apply "
+        f"{'in reverse ' if patch.reverse else ''}to {tree.name}; the tree was not changed",
+        excerpt=failing_hunks(patch, result.stdout + result.stderr),
+    )
 
 
 @contextmanager
@@ -198,7 +234,7 @@ def applied(patch: Patch, tree: Path, marker: Path) -> Iterator[None]:
     repaired by the next one (see ``repair``), even if the patch file changed since.
     """
     check_applies(patch, tree)
-    marker.write_text(patch.path.read_text())
+    marker.write_text((_REVERSED_HEADER if patch.reverse else "") + patch.path.read_text())
     result = _run_patch(patch, tree)
     if result.returncode != 0:
         marker.unlink()
@@ -210,11 +246,13 @@ def applied(patch: Patch, tree: Path, marker: Path) -> Iterator[None]:
         marker.unlink(missing_ok=True)
 
 
-def _revert(patch_path: Path, tree: Path) -> None:
-    result = run_patch(patch_path, tree, "-R")
+def _revert(marker: Path, tree: Path) -> None:
+    """Undo what ``marker`` records: a patch applied forward, or one applied in reverse."""
+    undo = [] if marker.read_text(errors="replace").startswith(_REVERSED_HEADER) else ["-R"]
+    result = run_patch(marker, tree, *undo)
     if result.returncode != 0:
         raise RunFailed(
-            f"could not revert the patch in {patch_path} from {tree}; the tree needs a manual look",
+            f"could not undo the patch in {marker} on {tree}; the tree needs a manual look",
             excerpt=result.stdout + result.stderr,
         )
 

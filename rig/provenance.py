@@ -15,7 +15,7 @@ from rig import __version__, paths, qemu_build, records, tools
 from rig.hashing import sha256_file
 
 if TYPE_CHECKING:
-    from rig.plan import RunState
+    from rig.plan import Inputs, RunState
 
 
 def _boots(state: RunState) -> list[dict[str, Any]]:
@@ -91,6 +91,7 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             {
                 "name": k.variant,
                 "release": k.release,
+                "patch": _patch_record(inputs, k.variant),
                 "patch_sha256": k.patch_sha256,
                 "config_sha256": k.config_sha256,
                 "cache_key": k.key,
@@ -117,3 +118,11 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             "python": platform.python_version(),
         },
     }
+
+
+def _patch_record(inputs: Inputs, variant: str) -> dict[str, Any] | None:
+    """The variant's patch file and its direction (a revert is applied in reverse)."""
+    patch = next((v.patch for v in inputs.variants if v.name == variant), None)
+    if patch is None:
+        return None
+    return {"file": patch.path.name, "reverse": patch.reverse}

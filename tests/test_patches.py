@@ -113,3 +113,79 @@ def test_unknown_patch_lists_the_known_ones() -> None:
     with pytest.raises(UserError) as caught:
         patches.load("fastest")
     assert "final" in caught.value.message and "rfc" in caught.value.message
+
+
+# The tree after GOOD: a tree that already carries the change, as 6.12 carries the merged
+# batched unmap.
+CARRIED = ORIGINAL.replace("line 3\n", "line three\n")
+
+
+@pytest.fixture
+def carried(tmp_path: Path) -> Path:
+    root = tmp_path / "carried"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "file.c").write_text(CARRIED)
+    return root
+
+
+def test_a_revert_is_applied_in_reverse_and_undone(tmp_path: Path, carried: Path) -> None:
+    path = tmp_path / "change.patch"
+    path.write_text(GOOD)
+    revert = patches.load(f"revert:{path}")
+    assert (revert.name, revert.reverse) == ("revert-change", True)
+    marker = tmp_path / "marker"
+    with patches.applied(revert, carried, marker):
+        assert (carried / "src" / "file.c").read_text() == ORIGINAL
+    assert (carried / "src" / "file.c").read_text() == CARRIED
+    assert not marker.exists()
+
+
+def test_repair_undoes_a_revert_a_killed_run_left(tmp_path: Path, carried: Path) -> None:
+    path = tmp_path / "change.patch"
+    path.write_text(GOOD)
+    revert = patches.load(f"revert:{path}")
+    marker = tmp_path / f"{patches.MARKER_PREFIX}0"
+    with pytest.raises(KeyboardInterrupt), patches.applied(revert, carried, marker):
+        # A run killed outright leaves the revert applied and the marker behind.
+        kept = marker.read_text()
+        raise KeyboardInterrupt
+    marker.write_text(kept)
+    patches.run_patch(path, carried, "-R")
+    assert (carried / "src" / "file.c").read_text() == ORIGINAL
+    patches.repair(carried, tmp_path)
+    assert (carried / "src" / "file.c").read_text() == CARRIED
+    assert not marker.exists()
+
+
+def test_a_forward_patch_the_tree_already_carries_names_the_fix(
+    tmp_path: Path, carried: Path
+) -> None:
+    forward = make_patch(tmp_path, "merged", GOOD)
+    with pytest.raises(UserError) as caught:
+        patches.check_applies(forward, carried)
+    message = caught.value.message
+    assert "is already in carried" in message and "applies in reverse" in message
+    assert f"--patch revert:{forward.path}" in message
+    assert "FAILED" not in caught.value.excerpt
+    assert (carried / "src" / "file.c").read_text() == CARRIED
+
+
+def test_a_revert_of_a_change_the_tree_lacks_names_the_fix(tmp_path: Path, tree: Path) -> None:
+    path = tmp_path / "change.patch"
+    path.write_text(GOOD)
+    with pytest.raises(UserError) as caught:
+        patches.check_applies(patches.load(f"revert:{path}"), tree)
+    assert "does not carry this change" in caught.value.message
+    assert f"--patch {path}" in caught.value.message
+    assert (tree / "src" / "file.c").read_text() == ORIGINAL
+
+
+def test_revert_labels(tmp_path: Path) -> None:
+    path = tmp_path / "v6.12-revert.patch"
+    path.write_text(GOOD)
+    assert patches.load(f"revert:{path}").name == "v6-12-revert"
+    assert patches.load(f"upstream={path}").reverse is False
+    labelled = patches.load(f"without=revert:{path}")
+    assert (labelled.name, labelled.reverse) == ("without", True)
+    shipped = patches.load("revert:final")
+    assert (shipped.name, shipped.reverse, shipped.derived_label) == ("revert-final", True, False)
