@@ -117,8 +117,9 @@ def _find(target: str, spec: str, patch_dir: Path) -> Path:
 def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
     """A patch as `[LABEL=][revert:]NAME-OR-PATH`.
 
-    NAME is kernel-patches/NAME.patch, labelled NAME; a path is labelled from its file
-    name (see label_from_file_name); LABEL= names the variant outright. `revert:`
+    NAME is kernel-patches/NAME.patch; it and a path are labelled from the file name
+    (see label_from_file_name: `final` stays `final`, `final-6.12` becomes `final-6-12`);
+    LABEL= names the variant outright. `revert:`
     applies the patch in reverse, and a label that is not given says `revert-`.
     """
     label, sep, rest = spec.partition("=")
@@ -128,12 +129,7 @@ def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
     target = rest.removeprefix(REVERT_PREFIX)
     path = _find(target, spec, patch_dir)
     derived = not label
-    if label:
-        check_label(label, spec)
-    elif path.parent.resolve() == patch_dir.resolve():
-        label = check_label(path.stem, spec)
-    else:
-        label = label_from_file_name(path.name)
+    label = check_label(label, spec) if label else label_from_file_name(path.name)
     if reverse and derived and "revert" not in label:
         label = f"revert-{label}"
     # A shipped patch's name is a label the user chose by naming it.
