@@ -17,43 +17,118 @@ from rig.errors import RunFailed
 
 TRACING = "/sys/kernel/debug/tracing"
 UNMAP = "iommu_dma_unmap_page"  # the dma_map_ops unmap_page hook: one call per dma_unmap_single
-SYNC = "dma_sync_single_for_device"  # io-pgtable's clean of page-table writes (non-coherent walk)
+# io-pgtable's clean of page-table writes (non-coherent walk). Linux 6.1 can trace the
+# function by this name; since 6.11 it is a static inline around the second name.
+SYNC_FUNCTIONS = ("dma_sync_single_for_device", "__dma_sync_single_for_device")
+# Since 6.12 the tracepoint dma:dma_sync_single_for_device, with the size cleaned.
+SYNC_EVENT = "dma/dma_sync_single_for_device"
 # iommu_flush_ops.tlb_add_page of arm-smmu-v3 and of arm-smmu (SMMUv2, stage 1).
 TLB_ADD_PAGE = ("arm_smmu_tlb_inv_page_nosync", "arm_smmu_tlb_add_page_s1")
 TLB_SYNC = "arm_smmu_iotlb_sync"  # both drivers' iotlb_sync: the gathered invalidation
-TRACED = (UNMAP, SYNC, *TLB_ADD_PAGE, TLB_SYNC)
+CANDIDATES = (UNMAP, *SYNC_FUNCTIONS, *TLB_ADD_PAGE, TLB_SYNC)
 LEAF_TABLE_SPAN = 2 * 1024 * 1024  # one 4K-granule leaf table maps 2M
 WARMUP_US = 200_000
 WINDOW_US = 100_000
 
-SETUP = (
-    f"echo 0 > {TRACING}/tracing_on",
-    f"echo nop > {TRACING}/current_tracer",
-    f"echo 16384 > {TRACING}/buffer_size_kb",
-    f"echo '{' '.join(TRACED)}' > {TRACING}/set_ftrace_filter",
-    f"echo {UNMAP} > {TRACING}/set_graph_function",
-    f"echo 0 > {TRACING}/options/funcgraph-irqs",
-    f"echo function_graph > {TRACING}/current_tracer",
+# What this kernel can trace: the candidates it lists, and whether it has the event.
+PROBE = (
+    f"grep -E '^({'|'.join(CANDIDATES)})( |$)' {TRACING}/available_filter_functions; "
+    f"test -d {TRACING}/events/{SYNC_EVENT} && echo RIG-EVENT {SYNC_EVENT}; true"
 )
 
-# Counts complete unmap blocks of the function_graph output and what they contain.
-# Braces go in bracket expressions: busybox awk takes a bare { as an interval.
-_AWK = (
-    "awk '"
-    "/LOST/ { lost++ } "
-    f"/{UNMAP}\\(\\) [{{]/ {{ inb=1; s=0; a=0; y=0; next }} "
-    f"inb && /{SYNC}\\(\\);/ {{ s++; next }} "
-    f"inb && /({'|'.join(TLB_ADD_PAGE)})\\(\\);/ {{ a++; next }} "
-    f"inb && /{TLB_SYNC}\\(\\);/ {{ y++; next }} "
-    "inb && /[}]/ { n++; S+=s; A+=a; Y+=y; if (n==1 || s<smin) smin=s; if (s>smax) smax=s; "
-    "inb=0; next } "
-    'END { printf "RIG-COUNT unmaps=%d syncs=%d tlb_add_page=%d tlb_sync=%d '
-    'syncs_min=%d syncs_max=%d lost=%d\\n", n, S, A, Y, smin, smax, lost }'
-    f"' {TRACING}/trace"
-)
+
+@dataclass(frozen=True)
+class TracePlan:
+    """What one kernel's counting pass traces, resolved from what it offers."""
+
+    # The function whose calls are syncs; None when the event counts them.
+    sync_function: str | None
+    # dma:dma_sync_single_for_device: one event per sync, with the bytes cleaned.
+    sync_event: bool
+    tlb_add_page: tuple[str, ...]
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        sync = (self.sync_function,) if self.sync_function else ()
+        return (UNMAP, *sync, *self.tlb_add_page, TLB_SYNC)
+
+
+def resolve(probe_output: str, kernel: str) -> TracePlan:
+    """The trace plan for a kernel, from PROBE's output there; a kernel that lacks what
+    counting needs is named with what it lacks."""
+    listed = {line.split()[0] for line in probe_output.splitlines() if line.strip()}
+    event = f"RIG-EVENT {SYNC_EVENT}" in probe_output
+
+    def missing(what: str) -> RunFailed:
+        return RunFailed(
+            f"counting pass: kernel {kernel} has no {what}; syncs and TLB calls per unmap "
+            "cannot be counted on it (run with --no-counters to measure without them)",
+            excerpt=probe_output,
+            check="counters",
+        )
+
+    if UNMAP not in listed:
+        raise missing(f"traceable {UNMAP} (not in available_filter_functions)")
+    sync_function = next((name for name in SYNC_FUNCTIONS if name in listed), None)
+    if not event and sync_function is None:
+        raise missing(
+            f"tracepoint {SYNC_EVENT.replace('/', ':')} and no traceable "
+            + " or ".join(SYNC_FUNCTIONS)
+        )
+    tlb_add_page = tuple(name for name in TLB_ADD_PAGE if name in listed)
+    if not tlb_add_page or TLB_SYNC not in listed:
+        raise missing(f"traceable TLB maintenance ({', '.join((*TLB_ADD_PAGE, TLB_SYNC))})")
+    return TracePlan(None if event else sync_function, event, tlb_add_page)
+
+
+def setup_commands(plan: TracePlan) -> list[str]:
+    commands = [
+        f"echo 0 > {TRACING}/tracing_on",
+        f"echo nop > {TRACING}/current_tracer",
+        f"echo 16384 > {TRACING}/buffer_size_kb",
+        f"echo '{' '.join(plan.functions)}' > {TRACING}/set_ftrace_filter",
+        f"echo {UNMAP} > {TRACING}/set_graph_function",
+        f"echo 0 > {TRACING}/options/funcgraph-irqs",
+    ]
+    if plan.sync_event:
+        commands.append(f"echo 1 > {TRACING}/events/{SYNC_EVENT}/enable")
+    commands.append(f"echo function_graph > {TRACING}/current_tracer")
+    return commands
+
+
+def awk_program(plan: TracePlan, trace: str = f"{TRACING}/trace") -> str:
+    """Counts complete unmap blocks of the function_graph output and what they contain.
+
+    A block opens at `iommu_dma_unmap_page() {` and closes at its matching `}`; nested
+    blocks (a traced call that holds an event) are followed by depth. Syncs are the
+    event's lines, whose `size=` is summed, or the sync function's calls. Braces go in
+    bracket expressions: busybox awk takes a bare { as an interval.
+    """
+    if plan.sync_event:
+        sync = "/dma_sync_single_for_device: / { s++; "
+        sync += "if (match($0, /size=[0-9]+/)) b += substr($0, RSTART + 5, RLENGTH - 5) } "
+    else:
+        sync = f"/{plan.sync_function}\\(\\)/ {{ s++ }} "
+    return (
+        "awk '"
+        "/LOST/ { lost++ } "
+        f"!inb && /{UNMAP}\\(\\) [{{]/ {{ inb=1; d=1; s=0; a=0; y=0; b=0; next }} "
+        "!inb { next } " + sync + f"/({'|'.join(plan.tlb_add_page)})\\(\\)/ {{ a++ }} "
+        f"/{TLB_SYNC}\\(\\)/ {{ y++ }} "
+        "/\\(\\) [{]/ { d++ } "
+        "/[}]/ && !/[{]/ { d--; if (d == 0) { n++; S+=s; A+=a; Y+=y; "
+        "B += b; "
+        "if (n == 1 || s < smin) smin=s; if (s > smax) smax=s; inb=0 } } "
+        'END { printf "RIG-COUNT unmaps=%d syncs=%d tlb_add_page=%d tlb_sync=%d '
+        'syncs_min=%d syncs_max=%d lost=%d bytes=%d\\n", n, S, A, Y, smin, smax, lost, '
+        f"{'B' if plan.sync_event else -1} }}"
+        f"' {trace}"
+    )
+
+
 _RESULT = re.compile(
     r"RIG-COUNT unmaps=(\d+) syncs=(\d+) tlb_add_page=(\d+) tlb_sync=(\d+) "
-    r"syncs_min=(\d+) syncs_max=(\d+) lost=(\d+)"
+    r"syncs_min=(\d+) syncs_max=(\d+) lost=(\d+) bytes=(-?\d+)"
 )
 
 
@@ -65,19 +140,22 @@ class UnmapCounts:
     tlb_sync: int
     syncs_min: int
     syncs_max: int
+    # Bytes of page table cleaned to the point of coherency, from the event's sizes;
+    # None where the kernel has no such event.
+    bytes_cleaned: int | None = None
 
     def per_unmap(self, total: int) -> float:
         return total / self.unmap_calls
 
 
-def window_commands(benchmark_command: str) -> list[str]:
+def window_commands(plan: TracePlan, benchmark_command: str) -> list[str]:
     """Start the benchmark, trace a window of its steady state, wait for it, count."""
     return [
         f"echo > {TRACING}/trace",
         f"{benchmark_command} > /tmp/bench.out 2>&1 & "
         f"usleep {WARMUP_US}; echo 1 > {TRACING}/tracing_on; usleep {WINDOW_US}; "
         f"echo 0 > {TRACING}/tracing_on; wait $!",
-        _AWK,
+        awk_program(plan),
     ]
 
 
@@ -85,7 +163,7 @@ def parse(output: str, what: str) -> UnmapCounts:
     found = _RESULT.search(output)
     if not found:
         raise RunFailed(f"counting pass for {what}: no counts from the trace", excerpt=output)
-    unmaps, syncs, add_page, tlb_sync, smin, smax, lost = (int(v) for v in found.groups())
+    unmaps, syncs, add_page, tlb_sync, smin, smax, lost, cleaned = (int(v) for v in found.groups())
     if lost:
         raise RunFailed(f"counting pass for {what}: the trace lost events; counts are partial")
     if unmaps == 0:
@@ -93,7 +171,9 @@ def parse(output: str, what: str) -> UnmapCounts:
             f"counting pass for {what}: no complete unmap call in the {WINDOW_US // 1000} ms "
             "trace window"
         )
-    return UnmapCounts(unmaps, syncs, add_page, tlb_sync, smin, smax)
+    return UnmapCounts(
+        unmaps, syncs, add_page, tlb_sync, smin, smax, None if cleaned < 0 else cleaned
+    )
 
 
 def minimum_syncs(size_bytes: int, *, coherent: bool, page_size_only: bool) -> int:

@@ -43,6 +43,7 @@ COUNTER_COLUMNS = (
     "min_syncs_per_unmap",
     "tlb_add_page_per_unmap",
     "tlb_sync_per_unmap",
+    "bytes_cleaned_per_unmap",
 )
 INCOMPLETE_MARKER = "INCOMPLETE"
 

@@ -207,11 +207,12 @@ def run_checks_boot(spec: BootSpec, profile: MachineProfile, settings: Settings)
         checked = integrity_pass(spec, console)
         counted = []
         if settings.counters:
-            for command in counters.SETUP:
+            plan = counters.resolve(console.check(counters.PROBE), spec.expected_release)
+            for command in counters.setup_commands(plan):
                 console.check(command)
             for size in settings.size_bytes:
                 output = ""
-                for command in counters.window_commands(_command(settings, size)):
+                for command in counters.window_commands(plan, _command(settings, size)):
                     output = console.check(command)
                 counted.append((size, counters.parse(output, f"{spec.variant} at {size} bytes")))
         assert machine.boot_seconds is not None

@@ -63,6 +63,10 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
                 ),
                 "tlb_add_page_per_unmap": round(counted.per_unmap(counted.tlb_add_page), 3),
                 "tlb_sync_per_unmap": round(counted.per_unmap(counted.tlb_sync), 3),
+                # Empty where the kernel has no dma:dma_sync_single_for_device event.
+                "bytes_cleaned_per_unmap": None
+                if counted.bytes_cleaned is None
+                else round(counted.per_unmap(counted.bytes_cleaned), 3),
             }
         )
     return rows

@@ -103,7 +103,8 @@ def verdict_digest(comparisons: pd.DataFrame) -> list[str]:
 
 def counters_table(counters: pd.DataFrame, names: list[str]) -> Table:
     """Per size: syncs per unmap for each variant with the minimum beside them, then TLB
-    add-page calls per unmap for each variant."""
+    add-page calls per unmap for each variant, then, where the kernel's sync event gave
+    them, bytes of page table cleaned per unmap."""
     sizes = sorted(int(s) for s in counters["size_bytes"].unique())
     indexed = {
         (str(row["variant"]), int(row["size_bytes"])): row for row in counters.to_dict("records")
@@ -113,6 +114,11 @@ def counters_table(counters: pd.DataFrame, names: list[str]) -> Table:
     header += [f"syncs/unmap {name}" for name in present]
     header += ["minimum syncs/unmap"]
     header += [f"TLB add-page/unmap {name}" for name in present]
+    with_bytes = (
+        "bytes_cleaned_per_unmap" in counters and counters["bytes_cleaned_per_unmap"].notna().any()
+    )
+    if with_bytes:
+        header += [f"bytes cleaned/unmap {name}" for name in present]
     rows = []
     for size in sizes:
         at_size = counters[counters["size_bytes"] == size]
@@ -120,6 +126,8 @@ def counters_table(counters: pd.DataFrame, names: list[str]) -> Table:
         cells += [_counter(indexed, name, size, "syncs_per_unmap") for name in present]
         cells += [format_count(float(at_size["min_syncs_per_unmap"].min()))]
         cells += [_counter(indexed, name, size, "tlb_add_page_per_unmap") for name in present]
+        if with_bytes:
+            cells += [_counter(indexed, name, size, "bytes_cleaned_per_unmap") for name in present]
         rows.append(tuple(cells))
     return Table(tuple(header), tuple(rows))
 
@@ -128,4 +136,6 @@ def _counter(
     indexed: dict[tuple[str, int], dict[Hashable, Any]], name: str, size: int, column: str
 ) -> str:
     row = indexed.get((name, size))
-    return "n/a" if row is None else format_count(float(row[column]))
+    if row is None or pd.isna(row.get(column)):
+        return "n/a"
+    return format_count(float(row[column]))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from rig import report, summary, work_counters
+from rig import report, summary, tables, work_counters
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT, EXIT_OK, UserError
 
@@ -258,3 +258,14 @@ def test_an_mmu500_run_is_labelled_mmu500_in_its_comparison_plot(
     text = "\n".join(words)
     assert "emulated Arm MMU-500 (SMMUv2), non-coherent walk" in text
     assert "SMMUv3" not in text
+
+
+def test_bytes_cleaned_appear_where_the_kernel_gave_them(data_dir: Path) -> None:
+    counted = pd.read_csv(data_dir / "counters-default.csv")
+    plain = tables.counters_table(counted, ["baseline", "final"])
+    assert not any("bytes cleaned" in column for column in plain.header)
+    counted["bytes_cleaned_per_unmap"] = counted["size_bytes"] // 4096 * 8
+    with_bytes = tables.counters_table(counted, ["baseline", "final"])
+    assert "bytes cleaned/unmap final" in with_bytes.header
+    row_64k = next(row for row in with_bytes.rows if row[0] == "64K")
+    assert row_64k[-1] == "128"
