@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rig import dtb, kbuild, paths, pipeline, plan, tools
+from rig import dtb, kbuild, kconfig, paths, pipeline, plan, tools
 from rig import profile as prof
 from rig import soak as soak_run
 from rig import source as src
@@ -78,7 +78,7 @@ def print_dry_run(inputs: plan.Inputs) -> None:
             inputs, qemu=str(inputs.cache / "qemu" / "KEY" / "src" / "build" / tools.QEMU)
         )
     source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel)
-    fragment = paths.CONFIG_FRAGMENT
+    fragment = kconfig.fragment_for(source.tree, inputs.cache)
     images = {
         v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v) / "Image"
         for v in inputs.variants

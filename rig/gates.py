@@ -13,7 +13,8 @@ from rig.profile import MachineProfile
 
 SMMUV3_FEAT_COHERENCY = 1 << 8  # ARM_SMMU_FEAT_COHERENCY in arm-smmu-v3.h
 _SMMUV3_PROBED = re.compile(
-    r"arm-smmu-v3 (\S+): ias \d+-bit, oas \d+-bit \(features 0x([0-9a-f]+)\)"
+    # Linux 7.x no longer prints the "ias N-bit, " part.
+    r"arm-smmu-v3 (\S+): (?:ias \d+-bit, )?oas \d+-bit \(features 0x([0-9a-f]+)\)"
 )
 _SMMUV2_PROBED = re.compile(r"arm-smmu (\S+): SMMUv2 with:")
 _SMMUV2_COHERENT = re.compile(r"arm-smmu \S+: \s*coherent table walk")
@@ -24,6 +25,10 @@ _PAGE_SIZE_ONLY = re.compile(
     r"arm-smmu(?:-v3)? \S+: force_page_size: page sizes restricted to 0x([0-9a-f]+)"
 )
 _SELFTEST = re.compile(r"arm-lpae io-pgtable: selftest: completed with (\d+) PASS (\d+) FAIL")
+# Since the selftest became a KUnit suite: its case's own summary and the suite's KTAP result.
+KUNIT_SUITE = "io-pgtable-arm-test"
+_KUNIT_SUMMARY = re.compile(r"# arm_lpae_do_selftests: completed with (\d+) PASS (\d+) FAIL")
+_KUNIT_RESULT = re.compile(rf"^(?:\[[^\]]*\])?\s*(not ok|ok) \d+ {KUNIT_SUITE}\b", re.MULTILINE)
 _POLICY = re.compile(r"DMA domain TLB invalidation policy: (strict|lazy) mode")
 # The IOMMU core names default DMA domains "DMA" (strict) and "DMA-FQ" (lazy, flush queue).
 GROUP_TYPE = {"strict": "DMA", "lazy": "DMA-FQ"}
@@ -127,7 +132,7 @@ def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     if profile.driver == "arm-smmu":
         return _walk_coherency_v2(facts, profile)
     found = _SMMUV3_PROBED.search(facts.dmesg)
-    evidence = _lines(facts.dmesg, r"ias \d+-bit|COHACC")
+    evidence = _lines(facts.dmesg, r"oas \d+-bit|COHACC")
     if not found:
         return GateResult("table walk coherency", False, "no SMMU features line in dmesg", evidence)
     features = int(found.group(2), 16)
@@ -175,13 +180,28 @@ def page_sizes(facts: GuestFacts, profile: MachineProfile) -> GateResult:
 
 
 def pgtable_selftest(facts: GuestFacts) -> GateResult:
+    """The LPAE page-table test passed at boot: the selftest's summary line, or, where the
+    tree has it as a KUnit suite, the suite's KTAP result and its case's summary."""
     found = _SELFTEST.search(facts.dmesg)
-    evidence = _lines(facts.dmesg, r"arm-lpae io-pgtable: selftest") or ("(no selftest lines)",)
-    if not found:
-        return GateResult("io-pgtable selftest", False, "the LPAE selftest did not run", evidence)
-    passed, failed = int(found.group(1)), int(found.group(2))
-    ok = failed == 0 and passed > 0
-    return GateResult("io-pgtable selftest", ok, f"{passed} PASS {failed} FAIL", evidence[-3:])
+    if found:
+        evidence = _lines(facts.dmesg, r"arm-lpae io-pgtable: selftest")
+        passed, failed = int(found.group(1)), int(found.group(2))
+        ok = failed == 0 and passed > 0
+        return GateResult("io-pgtable selftest", ok, f"{passed} PASS {failed} FAIL", evidence[-3:])
+    result = _KUNIT_RESULT.search(facts.dmesg)
+    if result:
+        evidence = _lines(facts.dmesg, rf"{KUNIT_SUITE}|arm_lpae_do_selftests: completed")
+        summary = _KUNIT_SUMMARY.search(facts.dmesg)
+        passed, failed = (int(summary.group(1)), int(summary.group(2))) if summary else (0, 0)
+        ok = result.group(1) == "ok" and summary is not None and failed == 0 and passed > 0
+        detail = f"KUnit {KUNIT_SUITE}: {result.group(1)}, {passed} PASS {failed} FAIL"
+        return GateResult("io-pgtable selftest", ok, detail, evidence[-3:])
+    return GateResult(
+        "io-pgtable selftest",
+        False,
+        f"the LPAE selftest did not run (neither its summary nor KUnit's {KUNIT_SUITE} result)",
+        ("(no selftest lines)",),
+    )
 
 
 def check_all(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rig import paths
 from rig.errors import RunFailed, UserError
+from rig.hashing import sha256_text
+
+# The LPAE page-table test, in whichever form the tree's Kconfig offers, first match wins.
+LPAE_TESTS = (
+    ("IOMMU_IO_PGTABLE_LPAE_SELFTEST", "lpae-selftest.config"),
+    ("IOMMU_IO_PGTABLE_LPAE_KUNIT_TEST", "lpae-kunit.config"),
+)
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
@@ -55,3 +63,44 @@ def verify(fragment: Path, config: Path) -> None:
             excerpt="\n".join(problems),
             log_path=str(config),
         )
+
+
+def lpae_test_piece(tree: Path, config_dir: Path = paths.KERNEL_CONFIGS) -> Path:
+    """The fragment piece that turns on the tree's LPAE page-table test."""
+    kconfig = tree / "drivers" / "iommu" / "Kconfig"
+    text = kconfig.read_text() if kconfig.is_file() else ""
+    for option, piece in LPAE_TESTS:
+        if re.search(rf"^config {option}$", text, re.MULTILINE):
+            return config_dir / piece
+    raise UserError(
+        f"{tree}: its drivers/iommu/Kconfig offers no LPAE page-table test (looked for "
+        + ", ".join(option for option, _ in LPAE_TESTS)
+        + "); the rig requires one to pass at every boot"
+    )
+
+
+def fragment_pieces(
+    tree: Path, base: Path = paths.CONFIG_FRAGMENT, config_dir: Path = paths.KERNEL_CONFIGS
+) -> list[Path]:
+    return [base, lpae_test_piece(tree, config_dir)]
+
+
+def fragment_for(
+    tree: Path,
+    cache: Path,
+    base: Path = paths.CONFIG_FRAGMENT,
+    config_dir: Path = paths.KERNEL_CONFIGS,
+) -> Path:
+    """The fragment for this tree: the rig's base fragment plus its LPAE test piece,
+    written once into the cache under its content's hash (so it keys kernels by content)."""
+    pieces = fragment_pieces(tree, base, config_dir)
+    text = "".join(f"# --- {piece.name}\n{piece.read_text()}" for piece in pieces)
+    for piece in pieces:
+        read_fragment(piece)  # each is checked, with its own name in any message
+    path = cache / "fragments" / f"smmu-rig-{sha256_text(text)[:16]}.config"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(text)
+        partial.replace(path)
+    return path

@@ -14,7 +14,7 @@ from rig import (
     guest,
     integrity,
     kbuild,
-    paths,
+    kconfig,
     provenance,
     qemu_build,
     records,
@@ -51,9 +51,8 @@ def prepare_kernels(
 ) -> tuple[src.KernelSource, list[BuiltKernel], Path]:
     with progress.phase("kernel source"):
         source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel)
-    builder = kbuild.KernelBuilder(
-        source, inputs.cache, paths.CONFIG_FRAGMENT, progress, log_dir=log_dir
-    )
+    fragment = kconfig.fragment_for(source.tree, inputs.cache)
+    builder = kbuild.KernelBuilder(source, inputs.cache, fragment, progress, log_dir=log_dir)
     kernels = builder.build(inputs.variants)
     for kernel in kernels:
         if kernel.cached:

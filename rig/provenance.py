@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rig import __version__, paths, qemu_build, records, tools
+from rig import __version__, kconfig, paths, qemu_build, records, tools
+from rig.errors import RigError
 from rig.hashing import sha256_file
 
 if TYPE_CHECKING:
     from rig.plan import Inputs, RunState
+    from rig.source import KernelSource
 
 
 def _boots(state: RunState) -> list[dict[str, Any]]:
@@ -81,7 +83,7 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
         "kernel": {
             "version": source.kernel_version if source else None,
             "source": source.identity if source else None,
-            "config_fragment_sha256": sha256_file(paths.CONFIG_FRAGMENT),
+            **_fragment_record(inputs.cache, source),
             "support_patches": [
                 {"name": p.name, "sha256": p.sha256} for p in inputs.variants[0].support
             ],
@@ -126,3 +128,15 @@ def _patch_record(inputs: Inputs, variant: str) -> dict[str, Any] | None:
     if patch is None:
         return None
     return {"file": patch.path.name, "reverse": patch.reverse}
+
+
+def _fragment_record(cache: Path, source: KernelSource | None) -> dict[str, Any]:
+    """The config fragment the kernels were built from: its pieces and its hash."""
+    if source is None:
+        return {"config_fragment_sha256": None, "config_fragment_pieces": None}
+    try:
+        fragment = kconfig.fragment_for(source.tree, cache)
+        pieces = [piece.name for piece in kconfig.fragment_pieces(source.tree)]
+    except RigError:
+        return {"config_fragment_sha256": None, "config_fragment_pieces": None}
+    return {"config_fragment_sha256": sha256_file(fragment), "config_fragment_pieces": pieces}

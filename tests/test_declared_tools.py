@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rig import guest, kbuild, patches, paths, prereqs, tools
+from rig import guest, kbuild, kconfig, patches, prereqs, tools
 from rig import source as src
 from rig.errors import RunFailed
 from rig.progress import Progress
@@ -67,7 +67,7 @@ def build_steps(source_cache: Path, build_cache: Path) -> Path:
     builder = kbuild.KernelBuilder(
         source,
         build_cache,
-        paths.CONFIG_FRAGMENT,
+        kconfig.fragment_for(source.tree, build_cache),
         Progress(quiet=True),
         log_dir=build_cache / "logs",
     )

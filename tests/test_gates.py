@@ -136,3 +136,31 @@ def test_an_smmuv3_log_fails_the_mmu500_profile(data_dir: Path) -> None:
     profile = prof.load_profile("mmu500-noncoherent")
     results = by_name(gates.check_all(facts(data_dir), profile, RELEASE))
     assert not results["arm-smmu probed"].passed
+
+
+RELEASE_7_2 = "7.2.13-rig-baseline-5bc35559"
+
+
+def test_a_7_2_boot_passes_every_gate_with_the_kunit_page_table_suite(data_dir: Path) -> None:
+    """Captured on Debian's 7.2.13: the probe line lost its "ias N-bit, " part, and the
+    LPAE test is the KUnit suite io-pgtable-arm-test, reported in KTAP."""
+    dmesg = (data_dir / "dmesg-7.2-smmuv3-noncoherent.txt").read_text()
+    booted = facts(data_dir, release=RELEASE_7_2, dmesg=dmesg)
+    results = by_name(gates.check_all(booted, prof.load_profile("smmuv3-noncoherent"), RELEASE_7_2))
+    assert all(r.passed for r in results.values()), [r for r in results.values() if not r.passed]
+    selftest = results["io-pgtable selftest"]
+    assert selftest.detail == "KUnit io-pgtable-arm-test: ok, 63 PASS 0 FAIL"
+    assert "ok 1 io-pgtable-arm-test" in "\n".join(selftest.evidence)
+    assert "0x01008205" in results["table walk coherency"].detail
+
+
+def test_a_failing_kunit_suite_fails_its_gate(data_dir: Path) -> None:
+    dmesg = (data_dir / "dmesg-7.2-smmuv3-noncoherent.txt").read_text()
+    failing = dmesg.replace("63 PASS 0 FAIL", "62 PASS 1 FAIL").replace(
+        "ok 1 io-pgtable-arm-test", "not ok 1 io-pgtable-arm-test"
+    )
+    gate = gates.pgtable_selftest(facts(data_dir, dmesg=failing))
+    assert not gate.passed and "not ok, 62 PASS 1 FAIL" in gate.detail
+    # A suite that says ok over a case summary with a failure still fails.
+    mixed = dmesg.replace("63 PASS 0 FAIL", "62 PASS 1 FAIL")
+    assert not gates.pgtable_selftest(facts(data_dir, dmesg=mixed)).passed
