@@ -14,11 +14,13 @@ DIRECTION_CODES: dict[str, int] = {"BIDIRECTIONAL": 0, "TO_DEVICE": 1, "FROM_DEV
 TOOL = "/bin/dma_map_benchmark"
 DEBUGFS_NODE = "/sys/kernel/debug/dma_map_benchmark"
 
-# Newer kernels (2025+) print a mode line first and say "granule/sg_nents".
+# Linux 7.x names the map mode in the header, `dma mapping benchmark(SINGLE_MODE):`, and
+# prints `granule:%d` without the space; some trees print a mode line first and say
+# "granule/sg_nents".
 _MODE = re.compile(r"^dma mapping mode: (\S+)\s*$", re.M)
 _HEADER = re.compile(
-    r"^dma mapping benchmark: threads:(\d+) seconds:(\d+) node:(-?\d+) dir:(\S+) "
-    r"granule(?:/sg_nents)?: ?(\d+)\s*$",
+    r"^dma mapping benchmark(?:\((\S+)\))?: threads:(\d+) seconds:(\d+) node:(-?\d+) "
+    r"dir:(\S+) granule(?:/sg_nents)?: ?(\d+)\s*$",
     re.M,
 )
 _MAP = re.compile(r"^average map latency\(us\):([\d.]+) standard deviation:([\d.]+)\s*$", re.M)
@@ -57,14 +59,14 @@ def parse(output: str) -> Measurement:
             excerpt=output.strip()[-2000:],
             check="benchmark output",
         )
-    mode = _MODE.search(output)
+    mode_line = _MODE.search(output)
     return Measurement(
-        threads=int(header.group(1)),
-        seconds=int(header.group(2)),
-        node=int(header.group(3)),
-        direction=header.group(4),
-        granule=int(header.group(5)),
-        map_mode=mode.group(1) if mode else None,
+        threads=int(header.group(2)),
+        seconds=int(header.group(3)),
+        node=int(header.group(4)),
+        direction=header.group(5),
+        granule=int(header.group(6)),
+        map_mode=header.group(1) or (mode_line.group(1) if mode_line else None),
         map_us=float(mapped.group(1)),
         map_stddev_us=float(mapped.group(2)),
         unmap_us=float(unmapped.group(1)),

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 from rig.errors import RunFailed
 
-TRACING = "/sys/kernel/debug/tracing"
-UNMAP = "iommu_dma_unmap_page"  # the dma_map_ops unmap_page hook: one call per dma_unmap_single
+# tracefs, mounted by the guest's /init (not under debugfs: 7.x no longer puts it there).
+TRACING = "/sys/kernel/tracing"
+# dma-iommu's unmap of one mapping: one call per dma_unmap_single. Linux 7.x moved the DMA
+# API to physical addresses and renamed it.
+UNMAP_FUNCTIONS = ("iommu_dma_unmap_page", "iommu_dma_unmap_phys")
 # io-pgtable's clean of page-table writes (non-coherent walk). Linux 6.1 can trace the
 # function by this name; since 6.11 it is a static inline around the second name.
 SYNC_FUNCTIONS = ("dma_sync_single_for_device", "__dma_sync_single_for_device")
@@ -25,13 +28,14 @@ SYNC_EVENT = "dma/dma_sync_single_for_device"
 # iommu_flush_ops.tlb_add_page of arm-smmu-v3 and of arm-smmu (SMMUv2, stage 1).
 TLB_ADD_PAGE = ("arm_smmu_tlb_inv_page_nosync", "arm_smmu_tlb_add_page_s1")
 TLB_SYNC = "arm_smmu_iotlb_sync"  # both drivers' iotlb_sync: the gathered invalidation
-CANDIDATES = (UNMAP, *SYNC_FUNCTIONS, *TLB_ADD_PAGE, TLB_SYNC)
+CANDIDATES = (*UNMAP_FUNCTIONS, *SYNC_FUNCTIONS, *TLB_ADD_PAGE, TLB_SYNC)
 LEAF_TABLE_SPAN = 2 * 1024 * 1024  # one 4K-granule leaf table maps 2M
 WARMUP_US = 200_000
 WINDOW_US = 100_000
 
 # What this kernel can trace: the candidates it lists, and whether it has the event.
 PROBE = (
+    f"test -r {TRACING}/available_filter_functions || echo RIG-NO-FUNCTION-TRACER; "
     f"grep -E '^({'|'.join(CANDIDATES)})( |$)' {TRACING}/available_filter_functions; "
     f"test -d {TRACING}/events/{SYNC_EVENT} && echo RIG-EVENT {SYNC_EVENT}; true"
 )
@@ -41,6 +45,8 @@ PROBE = (
 class TracePlan:
     """What one kernel's counting pass traces, resolved from what it offers."""
 
+    # The unmap whose calls are counted, and whose graph holds what one unmap did.
+    unmap: str
     # The function whose calls are syncs; None when the event counts them.
     sync_function: str | None
     # dma:dma_sync_single_for_device: one event per sync, with the bytes cleaned.
@@ -50,13 +56,14 @@ class TracePlan:
     @property
     def functions(self) -> tuple[str, ...]:
         sync = (self.sync_function,) if self.sync_function else ()
-        return (UNMAP, *sync, *self.tlb_add_page, TLB_SYNC)
+        return (self.unmap, *sync, *self.tlb_add_page, TLB_SYNC)
 
 
 def resolve(probe_output: str, kernel: str) -> TracePlan:
     """The trace plan for a kernel, from PROBE's output there; a kernel that lacks what
     counting needs is named with what it lacks."""
     listed = {line.split()[0] for line in probe_output.splitlines() if line.strip()}
+    listed.discard("RIG-NO-FUNCTION-TRACER")
     event = f"RIG-EVENT {SYNC_EVENT}" in probe_output
 
     def missing(what: str) -> RunFailed:
@@ -67,8 +74,13 @@ def resolve(probe_output: str, kernel: str) -> TracePlan:
             check="counters",
         )
 
-    if UNMAP not in listed:
-        raise missing(f"traceable {UNMAP} (not in available_filter_functions)")
+    if "RIG-NO-FUNCTION-TRACER" in probe_output:
+        raise missing(f"function tracer ({TRACING}/available_filter_functions is missing)")
+    unmap = next((name for name in UNMAP_FUNCTIONS if name in listed), None)
+    if unmap is None:
+        raise missing(
+            f"traceable {' or '.join(UNMAP_FUNCTIONS)} (not in available_filter_functions)"
+        )
     sync_function = next((name for name in SYNC_FUNCTIONS if name in listed), None)
     if not event and sync_function is None:
         raise missing(
@@ -78,7 +90,7 @@ def resolve(probe_output: str, kernel: str) -> TracePlan:
     tlb_add_page = tuple(name for name in TLB_ADD_PAGE if name in listed)
     if not tlb_add_page or TLB_SYNC not in listed:
         raise missing(f"traceable TLB maintenance ({', '.join((*TLB_ADD_PAGE, TLB_SYNC))})")
-    return TracePlan(None if event else sync_function, event, tlb_add_page)
+    return TracePlan(unmap, None if event else sync_function, event, tlb_add_page)
 
 
 def setup_commands(plan: TracePlan) -> list[str]:
@@ -87,7 +99,7 @@ def setup_commands(plan: TracePlan) -> list[str]:
         f"echo nop > {TRACING}/current_tracer",
         f"echo 16384 > {TRACING}/buffer_size_kb",
         f"echo '{' '.join(plan.functions)}' > {TRACING}/set_ftrace_filter",
-        f"echo {UNMAP} > {TRACING}/set_graph_function",
+        f"echo {plan.unmap} > {TRACING}/set_graph_function",
         f"echo 0 > {TRACING}/options/funcgraph-irqs",
     ]
     if plan.sync_event:
@@ -99,7 +111,7 @@ def setup_commands(plan: TracePlan) -> list[str]:
 def awk_program(plan: TracePlan, trace: str = f"{TRACING}/trace") -> str:
     """Counts complete unmap blocks of the function_graph output and what they contain.
 
-    A block opens at `iommu_dma_unmap_page() {` and closes at its matching `}`; nested
+    A block opens at the unmap's `name() {` and closes at its matching `}`; nested
     blocks (a traced call that holds an event) are followed by depth. Syncs are the
     event's lines, whose `size=` is summed, or the sync function's calls. Braces go in
     bracket expressions: busybox awk takes a bare { as an interval.
@@ -112,7 +124,7 @@ def awk_program(plan: TracePlan, trace: str = f"{TRACING}/trace") -> str:
     return (
         "awk '"
         "/LOST/ { lost++ } "
-        f"!inb && /{UNMAP}\\(\\) [{{]/ {{ inb=1; d=1; s=0; a=0; y=0; b=0; next }} "
+        f"!inb && /{plan.unmap}\\(\\) [{{]/ {{ inb=1; d=1; s=0; a=0; y=0; b=0; next }} "
         "!inb { next } " + sync + f"/({'|'.join(plan.tlb_add_page)})\\(\\)/ {{ a++ }} "
         f"/{TLB_SYNC}\\(\\)/ {{ y++ }} "
         "/\\(\\) [{]/ { d++ } "

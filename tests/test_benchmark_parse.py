@@ -44,3 +44,12 @@ def test_command_line_uses_granule_in_pages() -> None:
         1024 * 1024, threads=2, seconds=3, direction="TO_DEVICE", dma_bits=40
     )
     assert command == "/bin/dma_map_benchmark -t 2 -s 3 -b 40 -d 1 -g 256"
+
+
+def test_parses_linux_7_2_output_with_the_mode_in_the_header(data_dir: Path) -> None:
+    """Captured from Debian's 7.2.13 tool and kernel, 4K (granule 1)."""
+    result = benchmark.parse((data_dir / "bench-7.2-granule1.txt").read_text())
+    assert result.map_mode == "SINGLE_MODE"
+    assert (result.threads, result.seconds, result.node) == (1, 1, -1)
+    assert (result.direction, result.granule) == ("BIDIRECTIONAL", 1)
+    assert (result.map_us, result.unmap_us, result.unmap_stddev_us) == (17.7, 37.5, 3.9)

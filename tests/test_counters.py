@@ -15,8 +15,9 @@ MIB = 1024 * 1024
 
 
 # The plans Linux 6.1 and 6.12 resolve to (tests below derive them from captured lists).
-PLAN_6_1 = counters.TracePlan("dma_sync_single_for_device", False, counters.TLB_ADD_PAGE)
-PLAN_6_12 = counters.TracePlan(None, True, counters.TLB_ADD_PAGE)
+PAGE = "iommu_dma_unmap_page"
+PLAN_6_1 = counters.TracePlan(PAGE, "dma_sync_single_for_device", False, counters.TLB_ADD_PAGE)
+PLAN_6_12 = counters.TracePlan(PAGE, None, True, counters.TLB_ADD_PAGE)
 
 
 def run_awk_on(trace: Path, plan: counters.TracePlan) -> str:
@@ -48,10 +49,20 @@ def test_linux_6_12_counts_the_event_its_inline_sync_cannot_be_traced_by_name(
     assert without.sync_function == "__dma_sync_single_for_device"
 
 
+def test_linux_7_2_unmaps_by_physical_address(data_dir: Path) -> None:
+    """7.x moved the DMA API to physical addresses: the unmap hook is iommu_dma_unmap_phys."""
+    listed = (data_dir / "available-filter-functions-7.2.txt").read_text().split()
+    assert "iommu_dma_unmap_page" not in listed
+    plan = counters.resolve(probe_output(data_dir, "7.2", True), "7.2.13")
+    assert plan == counters.TracePlan("iommu_dma_unmap_phys", None, True, counters.TLB_ADD_PAGE)
+    assert "echo iommu_dma_unmap_phys > " in "\n".join(counters.setup_commands(plan))
+    assert "iommu_dma_unmap_phys\\(\\) [{]" in counters.awk_program(plan)
+
+
 @pytest.mark.parametrize(
     ("drop", "named"),
     [
-        ("iommu_dma_unmap_page", "no traceable iommu_dma_unmap_page"),
+        ("iommu_dma_unmap_page", "no traceable iommu_dma_unmap_page or iommu_dma_unmap_phys"),
         ("dma_sync_single_for_device", "no tracepoint dma:dma_sync_single_for_device"),
         ("arm_smmu_iotlb_sync", "no traceable TLB maintenance"),
     ],
@@ -117,7 +128,7 @@ def test_a_nested_sync_block_does_not_end_the_unmap(tmp_path: Path) -> None:
         " 0) + 29.920 us   |    arm_smmu_iotlb_sync();\n"
         " 0) ! 580.800 us  |  }\n"
     )
-    plan = counters.TracePlan("__dma_sync_single_for_device", True, counters.TLB_ADD_PAGE)
+    plan = counters.TracePlan(PAGE, "__dma_sync_single_for_device", True, counters.TLB_ADD_PAGE)
     counted = counters.parse(run_awk_on(trace, plan), "test")
     assert (counted.unmap_calls, counted.syncs, counted.bytes_cleaned) == (1, 1, 128)
     assert (counted.tlb_add_page, counted.tlb_sync) == (1, 1)
@@ -149,3 +160,13 @@ def test_lost_events_or_no_complete_block_fail() -> None:
 )
 def test_minimum_syncs(size: int, coherent: bool, page_only: bool, expected: int) -> None:
     assert counters.minimum_syncs(size, coherent=coherent, page_size_only=page_only) == expected
+
+
+def test_a_kernel_without_the_function_tracer_is_named() -> None:
+    output = (
+        "RIG-NO-FUNCTION-TRACER\ngrep: /sys/kernel/tracing/available_filter_functions: "
+        "No such file or directory"
+    )
+    with pytest.raises(RunFailed) as caught:
+        counters.resolve(output, "7.2.13-rig-baseline-0000")
+    assert "kernel 7.2.13-rig-baseline-0000 has no function tracer" in caught.value.message
