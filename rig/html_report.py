@@ -273,8 +273,10 @@ def seed_reference(name: str) -> str:
 
 
 def results(inputs: Inputs) -> list[str]:
+    note = summary.revert_note(inputs.frame)
     parts = [
         "<h2>Results</h2>",
+        *([f"<p>{_markdown_bold(note.replace('`', ''))}</p>"] if note else []),
         f"<p>{_markdown_bold(summary.how_to_read(inputs.frame, inputs.criteria))}</p>",
     ]
     if inputs.verdicts:

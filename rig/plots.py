@@ -114,7 +114,7 @@ def improvement_plot(
         _threshold_band(axis, criteria)
         axis.set_ylim(*_limits(seen, criteria.threshold_pct))
         axis.set_xlabel("buffer size")
-        axis.set_ylabel("% improvement over baseline (median)")
+        axis.set_ylabel(f"% improvement over {variants(frame)[0]} (median)")
         axis.set_title(f"{title}: % improvement vs size")
         axis.grid(True, axis="y", alpha=0.3)
         axis.legend(fontsize=8)
@@ -152,7 +152,7 @@ def comparison_plot(
             marker="o",
             capsize=4,
             linewidth=1.5,
-            label=f"rig, {name}: {device}, {mode} ratios (bars: 95% CI)",
+            label=f"rig, {name} vs {variants(frame)[0]}: {device}, {mode} ratios (bars: 95% CI)",
         )
         seen += list(table[f"ci_low_pct:{name}"]) + list(table[f"ci_high_pct:{name}"])
     axis.plot(
@@ -169,7 +169,7 @@ def comparison_plot(
     _size_axis(axis, sizes)
     _threshold_band(axis, criteria)
     axis.set_ylim(*_limits(seen, criteria.threshold_pct))
-    axis.set_ylabel("unmap % improvement over baseline")
+    axis.set_ylabel(f"unmap % improvement over {variants(frame)[0]}")
     axis.set_title("Unmap: % improvement vs size, rig (emulated) and seed (hardware)")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8, loc="best")

@@ -62,6 +62,20 @@ def criteria_for(run_info: dict[str, Any] | None, threshold_pct: float | None) -
     return stats.Criteria(threshold_pct=float(chosen))
 
 
+def mark_reference(frame: pd.DataFrame, run_info: dict[str, Any] | None) -> pd.DataFrame:
+    """In a revert run (run.json: one variant's patch applied in reverse) the revert is the
+    reference, so the tables read without | with | % improvement of the change."""
+    recorded = (run_info or {}).get("variants") or []
+    reverts = [
+        str(v["name"])
+        for v in recorded
+        if isinstance(v, dict) and isinstance(v.get("patch"), dict) and v["patch"].get("reverse")
+    ]
+    if len(reverts) != 1 or reverts[0] not in set(frame["variant"]):
+        return frame
+    return frame.assign(**{stats.REFERENCE_COLUMN: frame["variant"] == reverts[0]})
+
+
 def device_label(run_info: dict[str, Any] | None, profile_name: str) -> str:
     """The emulated SMMU and walk a run measured, from run.json's profile; for a report
     from results.csv alone, from the shipped profile of that name."""
@@ -116,6 +130,7 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     frame = load(run_dir / "results.csv")
     counters = work_counters.load(run_dir)
     run_info = load_run_info(run_dir)
+    frame = mark_reference(frame, run_info)
     criteria = criteria_for(run_info, threshold_pct)
     seed_name = seed.choose_table(run_info, str(frame["profile"].iloc[0]))
     reference = seed.table(seed.load(), seed_name)

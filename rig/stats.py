@@ -189,18 +189,34 @@ def compare_one(
     }
 
 
+# A frame may mark its reference variant (what every other is compared against) in this
+# column; without it the reference is the baseline. A revert run marks the revert: the
+# change's effect is then measured from the code without it, as in the seed's tables.
+REFERENCE_COLUMN = "reference"
+
+
+def reference(frame: pd.DataFrame) -> str:
+    if REFERENCE_COLUMN in frame and frame[REFERENCE_COLUMN].any():
+        marked = set(frame.loc[frame[REFERENCE_COLUMN].astype(bool), "variant"])
+        if len(marked) == 1:
+            return str(marked.pop())
+    return BASELINE
+
+
 def compare(
     frame: pd.DataFrame, metrics: tuple[str, ...], criteria: Criteria = DEFAULT_CRITERIA
 ) -> pd.DataFrame:
-    """One row per patched variant x metric x size, columns as in COMPARISON_COLUMNS."""
-    patched_names = [v for v in dict.fromkeys(frame["variant"]) if v != BASELINE]
+    """One row per compared variant x metric x size, columns as in COMPARISON_COLUMNS;
+    each variant is compared against the frame's reference (see ``reference``)."""
+    ref = reference(frame)
+    patched_names = [v for v in dict.fromkeys(frame["variant"]) if v != ref]
     sizes = sorted(int(s) for s in frame["size_bytes"].unique())
     rows: list[dict[str, float | str]] = []
     for variant in patched_names:
         for metric in metrics:
             column = f"{metric}_us"
             for size in sizes:
-                base = _boot_values(frame, BASELINE, size, column)
+                base = _boot_values(frame, ref, size, column)
                 patch = _boot_values(frame, variant, size, column)
                 if base.size == 0 or patch.size == 0:
                     continue  # a size only one variant ran has nothing to compare
@@ -243,7 +259,7 @@ def noise_warnings(
         already = {entry[0] for entry in flagged.get(name, [])}
         if width > 2 * threshold and size_bytes not in already:
             spread = max(
-                spread_pct(_boot_values(frame, BASELINE, size_bytes, column)),
+                spread_pct(_boot_values(frame, reference(frame), size_bytes, column)),
                 spread_pct(_boot_values(frame, name, size_bytes, column)),
             )
             boots = min(int(row["baseline_boots"]), int(row["patched_boots"]))

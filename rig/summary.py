@@ -42,9 +42,24 @@ def check_columns(frame: pd.DataFrame, source: str) -> None:
 
 
 def variants(frame: pd.DataFrame) -> list[str]:
-    """Baseline first, then patched variants in order of first appearance."""
+    """The reference first (the baseline, or a revert run's revert), then the compared
+    variants in order of first appearance."""
+    ref = stats.reference(frame)
     seen = list(dict.fromkeys(frame["variant"]))
-    return [BASELINE, *[v for v in seen if v != BASELINE]]
+    return [ref, *[v for v in seen if v != ref]]
+
+
+def revert_note(frame: pd.DataFrame) -> str:
+    """What a revert run's columns are, said once; empty for a forward run."""
+    ref = stats.reference(frame)
+    if ref == BASELINE:
+        return ""
+    return (
+        f"Revert run: the tree already carries the change. `{ref}` is the tree with it "
+        f"reverted, the code **without** the change; `{BASELINE}` is the tree's own "
+        "upstream code, **with** it. As in the seed's tables, each table reads without | "
+        "with | % improvement of the change."
+    )
 
 
 def per_size(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -98,6 +113,8 @@ def display_table(
     spreads = by_size.pivot(index="size_bytes", columns="variant", values="spread_pct")
     compared = stats.compare(frame, (metric,), criteria)
     compared.loc[compared["variant"].isin(failed), "verdict"] = correctness.FAILED
+    if names[0] in failed:  # a failed reference (a revert run's revert) voids every comparison
+        compared["verdict"] = correctness.FAILED
     return tables.latency_table(medians, spreads, compared, names), compared
 
 
@@ -163,9 +180,11 @@ def header_lines(frame: pd.DataFrame, criteria: stats.Criteria) -> list[str]:
     boots = frame.groupby("variant")["repeat"].nunique().to_dict()
     releases = frame.groupby("variant")["kernel_release"].first().to_dict()
     first = frame.iloc[0]
+    note = revert_note(frame)
     return [
-        f"# smmu-rig: {', '.join(names[1:]) or 'baseline'} vs baseline on {profile} ({mode})",
+        f"# smmu-rig: {', '.join(names[1:]) or 'baseline'} vs {names[0]} on {profile} ({mode})",
         "",
+        *([f"> {note}", ""] if note else []),
         f"- profile: `{profile}`; timing mode: `{mode}`",
         f"- dma_map_benchmark: {first['threads']} thread(s), {first['seconds']} s per size, "
         f"dir {first['direction']}, {first['dma_bits']}-bit mask",

@@ -269,3 +269,50 @@ def test_bytes_cleaned_appear_where_the_kernel_gave_them(data_dir: Path) -> None
     assert "bytes cleaned/unmap final" in with_bytes.header
     row_64k = next(row for row in with_bytes.rows if row[0] == "64K")
     assert row_64k[-1] == "128"
+
+
+REVERT_RUN = (
+    Path(__file__).resolve().parent.parent
+    / "results"
+    / ("20261124-211432-smmuv3-noncoherent-icount")
+)
+
+
+@pytest.fixture
+def revert_run(tmp_path: Path) -> Path:
+    """The published 6.12 run: the upstream code (baseline) against its revert."""
+    folder = tmp_path / "revert-run"
+    folder.mkdir()
+    for name in ("results.csv", "counters.csv", "run.json", "correctness.json"):
+        shutil.copy(REVERT_RUN / name, folder / name)
+    return folder
+
+
+def test_a_revert_run_reads_without_with_improvement(revert_run: Path) -> None:
+    report.build(revert_run)
+    text = (revert_run / "summary.md").read_text()
+    assert "Revert run" in text and "`revert-final-6-12` is the tree with it reverted" in text
+    header = next(line for line in text.splitlines() if line.startswith("| Size | revert"))
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    # without (the revert) first, then with (upstream), then the change's % improvement
+    assert columns[1] == "revert-final-6-12 (us)" and columns[3] == "baseline (us)"
+    assert columns[5] == "baseline % improvement"
+    row_1m = next(line for line in text.splitlines() if line.startswith("| 1M | 649.2"))
+    assert "+55.05%" in row_1m and "**improved**" in row_1m
+    assert "Revert run" in (revert_run / "report.html").read_text()
+
+
+def test_without_run_json_a_revert_run_is_reported_as_recorded(revert_run: Path) -> None:
+    (revert_run / "run.json").unlink()
+    report.build(revert_run)
+    text = (revert_run / "summary.md").read_text()
+    assert "Revert run" not in text and "revert-final-6-12 % improvement" in text
+
+
+def test_a_failed_revert_voids_the_comparison(revert_run: Path) -> None:
+    verdicts = json.loads((revert_run / "correctness.json").read_text())
+    verdicts["revert-final-6-12"]["verdict"] = "FAILED"
+    (revert_run / "correctness.json").write_text(json.dumps(verdicts))
+    report.build(revert_run)
+    text = (revert_run / "summary.md").read_text()
+    assert "**improved**" not in text.split("## Unmap latency")[1].split("## Map")[0]
