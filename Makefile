@@ -6,11 +6,13 @@ VENV       ?= .venv
 VPY        := $(VENV)/bin/python
 KERNEL     ?=
 KERNEL_SRC ?=
+REF        ?=
 ARGS       ?=
 RUN        ?= results/latest
 PYTEST_ARGS ?=
 
-KSRC_ARG := $(if $(KERNEL),--kernel $(KERNEL),) $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),)
+KSRC_ARG := $(if $(KERNEL),--kernel $(KERNEL),) $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),) \
+            $(if $(REF),--ref $(REF),)
 
 .PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv
 

@@ -32,6 +32,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="a kernel tree on disk to use instead of Debian's",
     )
     parser.add_argument(
+        "--ref",
+        help="with --kernel-src on a git tree: build this commit, tag or branch (exported "
+        "into the cache; the checkout is not touched); run.json records the commit",
+    )
+    parser.add_argument(
         "--profile", help="machine profile from qemu-configs/ (default from --config)"
     )
     parser.add_argument(
@@ -123,6 +128,7 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
         base,
         {
             "kernel": getattr(args, "kernel", None),
+            "kernel_ref": getattr(args, "ref", None),
             "profile": args.profile,
             "patches": patch_list,
             "mode": args.mode,

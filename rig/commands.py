@@ -77,7 +77,9 @@ def print_dry_run(inputs: plan.Inputs) -> None:
         inputs = dataclasses.replace(
             inputs, qemu=str(inputs.cache / "qemu" / "KEY" / "src" / "build" / tools.QEMU)
         )
-    source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel)
+    source = src.resolve(
+        inputs.kernel_src, inputs.cache, inputs.settings.kernel, inputs.settings.kernel_ref
+    )
     fragment = kconfig.fragment_for(source.tree, inputs.cache)
     images = {
         v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v) / "Image"

@@ -50,7 +50,9 @@ def prepare_kernels(
     inputs: Inputs, progress: Progress, log_dir: Path
 ) -> tuple[src.KernelSource, list[BuiltKernel], Path]:
     with progress.phase("kernel source"):
-        source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel)
+        source = src.resolve(
+            inputs.kernel_src, inputs.cache, inputs.settings.kernel, inputs.settings.kernel_ref
+        )
     fragment = kconfig.fragment_for(source.tree, inputs.cache)
     builder = kbuild.KernelBuilder(source, inputs.cache, fragment, progress, log_dir=log_dir)
     kernels = builder.build(inputs.variants)

@@ -22,6 +22,8 @@ class Settings:
     # debian:6.1, debian:6.12 or debian:7.2 (Debian's source packages; --kernel-src
     # points at a tree on disk instead).
     kernel: str = DEFAULT_KERNEL
+    # A commit, tag or branch of the --kernel-src git tree to build instead of its checkout.
+    kernel_ref: str | None = None
     profile: str = "smmuv3-noncoherent"
     patches: tuple[str, ...] = ("final",)
     mode: str = "icount"

@@ -48,7 +48,13 @@ def debian_version(kernel: str) -> str:
     return version
 
 
-def resolve(kernel_src: Path | None, cache: Path, kernel: str = DEFAULT_KERNEL) -> KernelSource:
+def resolve(
+    kernel_src: Path | None, cache: Path, kernel: str = DEFAULT_KERNEL, ref: str | None = None
+) -> KernelSource:
+    if ref is not None:
+        if kernel_src is None:
+            raise UserError(f"--ref {ref}: needs a git tree to take it from (--kernel-src PATH)")
+        return _git_ref(kernel_src, ref, cache)
     if kernel_src is not None:
         return _user_tree(kernel_src)
     package, suite = DEBIAN_KERNELS[debian_version(kernel)]
@@ -163,6 +169,49 @@ def _user_tree(path: Path) -> KernelSource:
     else:
         identity["files_fingerprint"] = _fingerprint(tree)
     return KernelSource(tree=tree, kernel_version=kernel_version(tree), identity=identity)
+
+
+def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
+    """A commit of the user's git tree, exported into the cache with `git archive`: the
+    user's checkout and repository are only read, never written (no worktree entries)."""
+    repo = path.expanduser().resolve()
+    if not (repo / ".git").exists():
+        raise UserError(f"--kernel-src {path}: not a git tree, so --ref {ref} cannot be taken")
+    found = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise UserError(f"--ref {ref}: not a commit, tag or branch of {repo}")
+    commit = found.stdout.strip()
+    dest = cache / "src" / f"git-{commit[:16]}"
+    with locked(cache / "src" / f"{dest.name}.lock", "the exported kernel tree"):
+        if not (dest / "Makefile").is_file():
+            print(f"exporting {ref} ({commit[:12]}) of {repo} into the cache", flush=True)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".export-") as tmp:
+                archive = subprocess.Popen(
+                    ["git", "-C", str(repo), "archive", "--format=tar", commit],
+                    stdout=subprocess.PIPE,
+                )
+                unpacked = subprocess.run(
+                    ["tar", "-x", "-C", tmp], stdin=archive.stdout, capture_output=True, check=False
+                )
+                if archive.wait() != 0 or unpacked.returncode != 0:
+                    raise InfraError(
+                        f"exporting {commit[:12]} of {repo} failed",
+                        excerpt=unpacked.stderr.decode(errors="replace"),
+                    )
+                if dest.exists():
+                    shutil.rmtree(dest)
+                Path(tmp).rename(dest)
+                Path(tmp).mkdir()  # TemporaryDirectory removes what it created
+    if not (dest / "Makefile").is_file() or not (dest / "arch" / "arm64").is_dir():
+        raise UserError(f"--ref {ref} of {repo}: not a Linux source tree at that commit")
+    identity = {"kind": "git", "path": str(repo), "ref": ref, "commit": commit}
+    return KernelSource(tree=dest, kernel_version=kernel_version(dest), identity=identity)
 
 
 def _fingerprint(tree: Path) -> str:
