@@ -76,6 +76,8 @@ class Inputs:
     seed_table: str
     run_dir: Path
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Said first on the page: an incomplete run's note (summary.incomplete_note).
+    title_note: str = ""
 
 
 def esc(value: object) -> str:
@@ -313,6 +315,11 @@ def render(inputs: Inputs) -> str:
     ]
     body = [
         f"<h1>{esc(title)}</h1>",
+        *(
+            [f'<p class="warning">{_markdown_bold(inputs.title_note)}</p>']
+            if inputs.title_note
+            else []
+        ),
         f'<p class="note">{esc(note)}</p>',
         "<h2>Configuration</h2>",
         configuration(inputs.run_info, inputs.criteria),

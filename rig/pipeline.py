@@ -116,6 +116,8 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
         kept = run_dir.abandon(err.message if isinstance(err, RigError) else "interrupted")
         if isinstance(err, RigError) and err.log_path:
             err.log_path = err.log_path.replace(in_progress, str(kept))
+        if state.rows:
+            _report_what_was_measured(kept, progress)
         progress.say(f"[red]run failed; what it wrote is kept in {kept}[/red]")
         raise
     progress.timings["total"] = time.monotonic() - started
@@ -124,3 +126,12 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
         v for v, found in state.checks.items() if correctness.verdict(found) != correctness.PASSED
     ]
     return Outcome(run_dir.complete(), failed)
+
+
+def _report_what_was_measured(kept: Path, progress: Progress) -> None:
+    """A run that failed after measuring still gets its report, marked incomplete; a
+    failure here is said and does not hide the run's own error."""
+    try:
+        report.build(kept)
+    except (RigError, OSError, ValueError, KeyError) as err:
+        progress.say(f"[red]no report for the incomplete run: {err}[/red]")

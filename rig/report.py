@@ -124,9 +124,13 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     check_run_dir(run_dir)
     run_dir = run_dir.resolve()
     marker = run_dir / INCOMPLETE_MARKER
-    if marker.exists():
-        reason = marker.read_text().strip()
-        raise UserError(f"{run_dir}: the run is incomplete ({reason}); it gets no report")
+    reason = marker.read_text().strip() if marker.exists() else ""
+    if reason and not (run_dir / "results.csv").is_file():
+        raise UserError(
+            f"{run_dir}: the run is incomplete ({reason}) and stopped before any timed "
+            "result; there is nothing to report"
+        )
+    note = summary.incomplete_note(reason) if reason else ""
     frame = load(run_dir / "results.csv")
     counters = work_counters.load(run_dir)
     run_info = load_run_info(run_dir)
@@ -138,7 +142,9 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     verdicts = correctness.read(run_dir)
     _write_text(
         run_dir / "summary.md",
-        summary.markdown(frame, counters=counters, criteria=criteria, verdicts=verdicts),
+        summary.markdown(
+            frame, title_note=note, counters=counters, criteria=criteria, verdicts=verdicts
+        ),
     )
     plots.latency_plot(frame, run_dir / "latency.png")
     plots.improvement_plot(frame, run_dir / "improvement.png", criteria)
@@ -153,6 +159,7 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
             seed_table=seed_name,
             run_dir=run_dir,
             verdicts=verdicts,
+            title_note=note,
         )
     )
     _write_text(run_dir / "report.html", page)

@@ -196,6 +196,15 @@ def header_lines(frame: pd.DataFrame, criteria: stats.Criteria) -> list[str]:
     ]
 
 
+def incomplete_note(reason: str) -> str:
+    """A run that stopped early still reports what it measured, and says so first."""
+    return (
+        f"**Incomplete run** ({reason}): it stopped before it finished. The tables hold "
+        "the timed results taken before that; the checks that did not run gave no "
+        "verdict, so no verdict here says the patch is correct."
+    )
+
+
 def markdown(
     frame: pd.DataFrame,
     title_note: str = "",
@@ -203,9 +212,9 @@ def markdown(
     criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
     verdicts: dict[str, dict[str, Any]] | None = None,
 ) -> str:
-    lines = [*header_lines(frame, criteria), "", how_to_read(frame, criteria)]
-    if title_note:
-        lines += ["", title_note]
+    header = header_lines(frame, criteria)
+    lines = [header[0], "", *([f"> {title_note}", ""] if title_note else []), *header[2:]]
+    lines += ["", how_to_read(frame, criteria)]
     failed = failed_variants(verdicts or {})
     if verdicts:
         lines += ["", "## Correctness", "", CORRECTNESS_NOTE, ""]

@@ -19,29 +19,25 @@ from rig.session import BootResult, BootSpec, run_boot, run_checks_boot
 from rig.sizes import format_size
 
 
-def rows_of(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
-    rows = []
-    for size, measurement in result.measurements:
-        rows.append(
-            {
-                "variant": result.spec.variant,
-                "kernel_release": result.spec.expected_release,
-                "profile": inputs.profile.name,
-                "mode": inputs.mode.name,
-                "size_bytes": size,
-                "repeat": result.spec.repeat,
-                "boot_order": result.spec.order,
-                "threads": measurement.threads,
-                "seconds": measurement.seconds,
-                "direction": measurement.direction,
-                "dma_bits": inputs.settings.dma_bits,
-                "map_us": measurement.map_us,
-                "map_stddev_us": measurement.map_stddev_us,
-                "unmap_us": measurement.unmap_us,
-                "unmap_stddev_us": measurement.unmap_stddev_us,
-            }
-        )
-    return rows
+def row_of(spec: BootSpec, size: int, measurement: Measurement, inputs: Inputs) -> dict[str, Any]:
+    """One results.csv row: one size of one timed boot."""
+    return {
+        "variant": spec.variant,
+        "kernel_release": spec.expected_release,
+        "profile": inputs.profile.name,
+        "mode": inputs.mode.name,
+        "size_bytes": size,
+        "repeat": spec.repeat,
+        "boot_order": spec.order,
+        "threads": measurement.threads,
+        "seconds": measurement.seconds,
+        "direction": measurement.direction,
+        "dma_bits": inputs.settings.dma_bits,
+        "map_us": measurement.map_us,
+        "map_stddev_us": measurement.map_stddev_us,
+        "unmap_us": measurement.unmap_us,
+        "unmap_stddev_us": measurement.unmap_stddev_us,
+    }
 
 
 def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
@@ -79,7 +75,6 @@ def _boot(spec: BootSpec, state: RunState, on_size: Any) -> BootResult:
         state.counter_rows += counter_rows(result, inputs)
     else:
         result = run_boot(spec, inputs.profile, inputs.settings, on_size)
-        state.rows += rows_of(result, inputs)
     return result
 
 
@@ -116,6 +111,8 @@ def sweep(state: RunState, progress: Progress) -> None:
     done = 0
 
     def on_size(spec: BootSpec, size: int, m: Measurement) -> None:
+        # Kept as soon as it is taken: a run stopped later still has every size measured.
+        state.rows.append(row_of(spec, size, m, state.inputs))
         nonlocal done
         done += 1
         progress.update(

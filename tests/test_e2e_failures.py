@@ -148,6 +148,8 @@ def test_ctrl_c_in_the_sweep_stops_qemu_and_keeps_an_incomplete_run(results: Pat
     (kept,) = results.glob("*.incomplete")
     assert (kept / "INCOMPLETE").read_text().strip() == "interrupted"
     assert any(kept.glob("console/*.log"))
+    # What was timed before the stop is kept, and reported as incomplete.
+    assert "**Incomplete run** (interrupted)" in (kept / "summary.md").read_text()
     assert str((results / "latest").readlink()) == "20250101-000000-earlier"
     assert_earlier_untouched(results)
 

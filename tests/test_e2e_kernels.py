@@ -60,6 +60,15 @@ def test_7_2_by_name_measured_by_its_revert(
     assert counted.loc[(REVERT, 1 << 20), "syncs_per_unmap"] == 256
     assert counted.loc[(REVERT, 1 << 20), "bytes_cleaned_per_unmap"] == 2048
     assert counted.loc[("baseline", 1 << 20), "bytes_cleaned_per_unmap"] == 2048
+    # Reported like the seed's tables: without (the revert) | with (upstream) | % improvement.
+    text = (run / "summary.md").read_text()
+    assert f"Revert run: the tree already carries the change. `{REVERT}`" in text
+    row_1m = next(
+        line for line in text.split("## Unmap")[1].splitlines() if line.startswith("| 1M")
+    )
+    cells = [cell.strip() for cell in row_1m.strip("|").split("|")]
+    without_us, with_us, change = float(cells[1]), float(cells[3]), float(cells[5].rstrip("%"))
+    assert without_us > with_us and change > 40  # one boot each: no verdict, only the change
     verdicts = json.loads((run / "correctness.json").read_text())
     assert {name: v["verdict"] for name, v in verdicts.items()} == {
         "baseline": "passed",

@@ -192,13 +192,25 @@ def test_report_on_missing_run_exits_2(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "nope")]) == EXIT_BAD_INPUT
 
 
-def test_incomplete_run_gets_no_report(run_dir: Path) -> None:
-    (run_dir / "INCOMPLETE").write_text("interrupted\n")
+def test_an_incomplete_run_reports_what_it_measured_and_says_so(run_dir: Path) -> None:
+    """A run that failed late (say, in its counting boot) keeps its timed results, and
+    its report says first that it is incomplete and why."""
+    (run_dir / "INCOMPLETE").write_text("counting pass: kernel 6.12 has no traceable X\n")
+    report.build(run_dir)
+    text = (run_dir / "summary.md").read_text()
+    first = text.split("\n## ")[0]
+    assert "**Incomplete run** (counting pass: kernel 6.12 has no traceable X)" in first
+    assert "no verdict here says the patch is correct" in first
+    assert "| 1M |" in text
+    assert "Incomplete run" in (run_dir / "report.html").read_text()
+
+
+def test_an_incomplete_run_with_nothing_timed_gets_no_report(tmp_path: Path) -> None:
+    (tmp_path / "INCOMPLETE").write_text("interrupted\n")
     with pytest.raises(UserError) as caught:
-        report.build(run_dir)
-    assert "incomplete" in caught.value.message
-    assert not (run_dir / "summary.md").exists()
-    assert not (run_dir / "report.html").exists()
+        report.build(tmp_path)
+    assert "stopped before any timed result" in caught.value.message
+    assert not (tmp_path / "summary.md").exists()
 
 
 def test_missing_latest_says_what_to_pass(tmp_path: Path, run_dir: Path) -> None:
