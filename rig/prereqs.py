@@ -80,21 +80,21 @@ def wanted_apt_packages(tests: bool = False) -> dict[str, Need]:
     return {**APT_PACKAGES, **TEST_APT_PACKAGES} if tests else dict(APT_PACKAGES)
 
 
-def missing_apt_packages(tests: bool = False) -> list[str]:
-    wanted = wanted_apt_packages(tests)
+def is_installed(package: str) -> bool:
+    """Whether dpkg has ``package`` installed (False where there is no dpkg)."""
     if shutil.which("dpkg-query") is None:
-        return list(wanted)
-    missing = []
-    for name in wanted:
-        result = subprocess.run(
-            ["dpkg-query", "-W", "-f=${db:Status-Status}", name],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.stdout.strip() != "installed":
-            missing.append(name)
-    return missing
+        return False
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Status}", package],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() == "installed"
+
+
+def missing_apt_packages(tests: bool = False) -> list[str]:
+    return [name for name in wanted_apt_packages(tests) if not is_installed(name)]
 
 
 def deb_src_enabled() -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rig import debian_archive, tools
+from rig import debian_archive, prereqs, tools
 from rig.errors import InfraError, UserError
 from rig.hashing import sha256_file, sha256_json, sha256_text
 from rig.locking import locked
@@ -58,8 +58,10 @@ def resolve(
     if kernel_src is not None:
         return _user_tree(kernel_src)
     package, suite = DEBIAN_KERNELS[debian_version(kernel)]
-    if _installed_tarball(package) is not None:
-        return _debian_tarball(cache, package)
+    installed = _installed_tarball(package)
+    if installed is not None:  # `make prereqs` installs 6.1's
+        version = tools.output(["dpkg-query", "-W", "-f=${Version}", package])
+        return _from_tarball(cache, package, version, installed)
     return _downloaded_tarball(cache, package, suite)
 
 
@@ -77,31 +79,12 @@ def kernel_version(tree: Path) -> str:
 
 
 def _installed_tarball(package: str) -> Path | None:
-    if shutil.which("dpkg-query") is None:
-        return None
-    status = subprocess.run(
-        ["dpkg-query", "-W", "-f=${db:Status-Status}", package],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    if status.strip() != "installed":
+    """The tarball of an installed linux-source package, or None."""
+    if not prereqs.is_installed(package):
         return None
     listing = tools.output(["dpkg", "-L", package])
     tarballs = [Path(p) for p in listing.split() if p.endswith(".tar.xz")]
     return tarballs[0] if tarballs else None
-
-
-def _debian_tarball(cache: Path, package: str) -> KernelSource:
-    """An installed linux-source package's tarball (`make prereqs` installs 6.1's)."""
-    tarball = _installed_tarball(package)
-    if tarball is None:
-        raise InfraError(
-            f"Debian package {package} is not installed; run `make prereqs` as root, "
-            "or point the rig at a kernel tree with KERNEL_SRC=/path"
-        )
-    version = tools.output(["dpkg-query", "-W", "-f=${Version}", package])
-    return _from_tarball(cache, package, version, tarball)
 
 
 def _downloaded_tarball(cache: Path, package: str, suite: str) -> KernelSource:

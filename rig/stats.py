@@ -240,6 +240,7 @@ def noise_warnings(
     """
     threshold = criteria.threshold_pct
     column = f"{metric}_us"
+    ref = reference(frame)
     flagged: dict[str, list[tuple[int, str, float, int]]] = {}
     for (variant, size), group in frame.groupby(["variant", "size_bytes"], sort=True):
         values = group[column].to_numpy(dtype=float)
@@ -259,7 +260,7 @@ def noise_warnings(
         already = {entry[0] for entry in flagged.get(name, [])}
         if width > 2 * threshold and size_bytes not in already:
             spread = max(
-                spread_pct(_boot_values(frame, reference(frame), size_bytes, column)),
+                spread_pct(_boot_values(frame, ref, size_bytes, column)),
                 spread_pct(_boot_values(frame, name, size_bytes, column)),
             )
             boots = min(int(row["baseline_boots"]), int(row["patched_boots"]))
