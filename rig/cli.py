@@ -41,8 +41,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--patch",
-        help="comma-separated patches, each a variant: NAME (kernel-patches/NAME.patch), "
-        "a path to a patch file (its label derived from the file name), or LABEL=PATH",
+        help="comma-separated variants, each [LABEL=]PART[+PART...]: a PART is NAME "
+        "(kernel-patches/NAME.patch) or a path to a patch file, revert:NAME-OR-PATH applies "
+        "it in reverse, A+B is a series applied in order; the label is derived from the "
+        "file names unless LABEL= gives it",
     )
     parser.add_argument("--mode", help="timing mode: icount or wallclock")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -96,7 +98,9 @@ def make_parser() -> argparse.ArgumentParser:
     soak = sub.add_parser("soak", help="boot and benchmark one kernel N times; failures, spread")
     _common(soak)
     soak.add_argument("--cycles", type=int, default=30, help="boot+benchmark cycles (default 30)")
-    soak.add_argument("--variant", default="baseline", help="baseline or a patch name")
+    soak.add_argument(
+        "--variant", default="baseline", help="baseline or one variant as --patch writes it"
+    )
     soak.add_argument("--sizes", help="comma-separated buffer sizes (default 4K,64K,1M)")
     soak.add_argument("--seconds", type=int, help="dma_map_benchmark seconds per size")
     soak.add_argument(
@@ -110,7 +114,9 @@ def make_parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
     _common(shell)
     shell.add_argument(
-        "--variant", default="baseline", help="which kernel to boot: baseline or a patch name"
+        "--variant",
+        default="baseline",
+        help="which kernel to boot: baseline or one variant as --patch writes it",
     )
     shell.add_argument("--dry-run", action="store_true", help="print the QEMU command line")
     return parser

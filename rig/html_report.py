@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from rig import correctness, seed, stats, summary, tables
+from rig import correctness, records, seed, stats, summary, tables
 from rig.sizes import format_size
 
 IMAGES = (
@@ -171,15 +171,16 @@ def configuration(run_info: dict[str, Any] | None, criteria: stats.Criteria) -> 
         (
             v.get("name", "?"),
             v.get("release", "?"),
-            v.get("patch_sha256") or "none (baseline)",
+            _patches_cell(v),
+            v.get("patch_sha256") or "",
             "cached" if v.get("cached") else f"built in {v.get('build_seconds', '?')} s",
         )
         for v in run_info.get("variants") or []
     ]
     variants = tables.Table(
-        ("variant", "kernel release", "patch sha256", "build"),
+        ("variant", "kernel release", "patches, in order", "patch sha256", "build"),
         tuple(variant_rows),
-        left_columns=frozenset(range(4)),
+        left_columns=frozenset(range(5)),
     )
     link = _link("run.json", "run.json")
     return (
@@ -187,6 +188,15 @@ def configuration(run_info: dict[str, Any] | None, criteria: stats.Criteria) -> 
         + "\n<h3>Variants</h3>\n"
         + render_table(variants)
         + f"\n<p>Everything else (every boot's QEMU argv included): {link}.</p>"
+    )
+
+
+def _patches_cell(variant: dict[str, Any]) -> str:
+    listed = records.recorded_patches(variant)
+    if not listed:
+        return "none (the tree as it is)"
+    return " + ".join(
+        f"{'revert:' if p.get('reverse') else ''}{p.get('file', '?')}" for p in listed
     )
 
 

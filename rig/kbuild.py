@@ -9,7 +9,6 @@ and the source tree is returned to its original state afterwards.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -20,11 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig import buildlog, kconfig, patches, tools
+from rig import buildlog, kconfig, patch_apply, patches, tools
 from rig.errors import UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
-from rig.patches import AA_CONTROL, BASELINE, Patch
+from rig.patches import AA_CONTROL, BASELINE, Patch, Series
 from rig.progress import Progress
 from rig.source import KernelSource
 
@@ -36,13 +35,19 @@ _COMPILED = re.compile(r"^\s+CC\s")
 @dataclass(frozen=True)
 class Variant:
     name: str
-    patch: Patch | None = None
+    # The variant's own patches, in order (none for the baseline and the A/A control).
+    patches: tuple[Patch, ...] = ()
     # Patches the machine profile needs in every variant (kernel-patches/support/).
     support: tuple[Patch, ...] = ()
 
     @property
     def series(self) -> list[Patch]:
-        return [*self.support, *([self.patch] if self.patch else [])]
+        """Everything applied to the tree for this variant, in order."""
+        return [*self.support, *self.patches]
+
+    @property
+    def patch_sha256(self) -> str | None:
+        return patches.series_sha256(self.patches)
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def kernel_key(source: KernelSource, fragment: Path, variant: Variant) -> str:
     identity = {
         "source": source.identity,
         "fragment_sha256": sha256_file(fragment),
-        "patch_sha256": variant.patch.sha256 if variant.patch else None,
+        "patch_sha256": variant.patch_sha256,
         "support_sha256": [p.sha256 for p in variant.support],
         "toolchain": tools.toolchain_version(),
         "recipe": RECIPE_VERSION,
@@ -71,7 +76,7 @@ def kernel_key(source: KernelSource, fragment: Path, variant: Variant) -> str:
         # label, or the A/A control's second build of the same tree, is another kernel.
         "label": variant.name,
     }
-    if variant.patch is not None and variant.patch.reverse:
+    if len(variant.patches) == 1 and variant.patches[0].reverse:
         identity["patch_reverse"] = True  # the same file the other way round
     return sha256_json(identity)
 
@@ -115,10 +120,9 @@ class KernelBuilder:
         if todo:
             self.build_dir.mkdir(parents=True, exist_ok=True)
             with locked(self.tree_lock, "the kernel tree"):
-                patches.repair(self.source.tree, self.build_dir)
+                patch_apply.repair(self.source.tree, self.build_dir)
                 for variant in todo:
-                    for patch in variant.series:
-                        patches.check_applies(patch, self.source.tree)
+                    patch_apply.check_series(variant.series, self.source.tree)
                 self.configure()
                 # Baseline first: patched variants then rebuild only what their patch touches.
                 for variant in sorted(todo, key=lambda v: len(v.series)):
@@ -136,7 +140,7 @@ class KernelBuilder:
         if not stamp.exists():
             self.build_dir.mkdir(parents=True, exist_ok=True)
             with locked(self.tree_lock, "the kernel tree"), self.progress.phase("kernel headers"):
-                patches.repair(self.source.tree, self.build_dir)
+                patch_apply.repair(self.source.tree, self.build_dir)
                 self._make(["headers_install"], "headers_install", self.log_dir / "headers.log")
                 stamp.write_text("ok\n")
         return include
@@ -186,7 +190,7 @@ class KernelBuilder:
         log.unlink(missing_ok=True)
         with self.progress.phase(f"kernel build ({variant.name})"):
             start = time.monotonic()
-            with patches.applied_series(variant.series, self.source.tree, self.build_dir):
+            with patch_apply.applied_series(variant.series, self.source.tree, self.build_dir):
                 compiled = self._make([localversion, f"-j{self.jobs}", "Image"], variant.name, log)
             seconds = time.monotonic() - start
             release = (
@@ -225,8 +229,8 @@ class KernelBuilder:
                 "variant": variant.name,
                 "release": release,
                 "key": key,
-                "patch": variant.patch.name if variant.patch else None,
-                "patch_sha256": variant.patch.sha256 if variant.patch else None,
+                "patches": [p.record() for p in variant.patches],
+                "patch_sha256": variant.patch_sha256,
                 "support_patches": {p.name: p.sha256 for p in variant.support},
                 "source": self.source.identity,
                 "toolchain": tools.toolchain_version(),
@@ -264,28 +268,29 @@ def variants_for(patch_names: list[str], support_names: tuple[str, ...] = ()) ->
     same tree under another name, through the whole pipeline.
     """
     support = tuple(patches.load_support(name) for name in support_names)
-    chosen = [Variant(BASELINE, None, support)]
+    chosen = [Variant(BASELINE, (), support)]
     if "none" in patch_names:
         if len(patch_names) != 1:
             raise UserError("patch 'none' (an A/A run) cannot be combined with other patches")
-        return [*chosen, Variant(AA_CONTROL, None, support)]
+        return [*chosen, Variant(AA_CONTROL, (), support)]
     for spec in patch_names:
-        patch = _unique_label(patches.load(spec), {v.name for v in chosen}, spec)
-        chosen.append(Variant(patch.name, patch, support))
+        series = patches.load_series(spec)
+        label = _unique_label(series, {v.name for v in chosen}, spec)
+        chosen.append(Variant(label, series.patches, support))
     return chosen
 
 
-def _unique_label(patch: Patch, taken: set[str], spec: str) -> Patch:
-    """A label derived from a file name gets -2, -3... when the run already has it; a label
-    the user chose (a shipped name, LABEL=PATH) is refused instead."""
-    if patch.name not in taken:
-        return patch
-    if not patch.derived_label:
+def _unique_label(series: Series, taken: set[str], spec: str) -> str:
+    """A label derived from file names gets -2, -3... when the run already has it; a label
+    the user chose (a shipped name, LABEL=...) is refused instead."""
+    if series.label not in taken:
+        return series.label
+    if not series.derived_label:
         raise UserError(
-            f"patch {spec!r}: a variant named {patch.name!r} is already in the run; "
+            f"patch {spec!r}: a variant named {series.label!r} is already in the run; "
             "name this one with LABEL=PATH"
         )
     number = 2
-    while f"{patch.name}-{number}" in taken:
+    while f"{series.label}-{number}" in taken:
         number += 1
-    return dataclasses.replace(patch, name=f"{patch.name}-{number}")
+    return f"{series.label}-{number}"

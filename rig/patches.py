@@ -1,24 +1,24 @@
-"""Kernel patches from kernel-patches/: find, check, apply and revert them."""
+"""What a variant's patches are: kernel-patches/ names, paths, directions and labels.
+
+A variant is written `[LABEL=]PART[+PART...]`, each PART `[revert:]NAME-OR-PATH`: one
+patch, or a series applied in order (each on top of the ones before it). Applying them
+to a tree is patch_apply's job.
+"""
 
 from __future__ import annotations
 
 import re
-import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rig import paths
-from rig.errors import RunFailed, UserError
-from rig.hashing import sha256_file
+from rig.errors import UserError
+from rig.hashing import sha256_file, sha256_json
 
 BASELINE = "baseline"
 # Variant name of an A/A run's second build of the unpatched tree (--patch none).
 AA_CONTROL = "aa-control"
 SUPPORT_DIR = paths.KERNEL_PATCHES / "support"
-MARKER_PREFIX = ".rig-applied-patch-"
-_HUNK_FAILED = re.compile(r"Hunk #(\d+) FAILED at (\d+)")
 _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_LABELS = (BASELINE, AA_CONTROL, "none")
 # A label ends up in `uname -r` (`<version>-rig-<label>-<key>`), which holds 64 characters.
@@ -27,22 +27,18 @@ DERIVED_LABEL_MAX = 32
 _FORMAT_PATCH_NUMBER = re.compile(r"^\d{4}-")
 _PATCH_SUFFIXES = (".patch", ".diff")
 REVERT_PREFIX = "revert:"
-# First line of the copy kept while a patch is applied in reverse; GNU patch skips it
-# as leading text when the copy is used to undo the revert.
-_REVERSED_HEADER = "smmu-rig: applied in reverse (undo by applying forward)\n"
+SERIES_SEPARATOR = "+"
+_DIFF_FILE = re.compile(r"^(?:---|\+\+\+) [ab]/(\S+)")
 
 
 @dataclass(frozen=True)
 class Patch:
-    # The variant's label: in tables, reports, LOCALVERSION and `uname -r`.
+    # Its own label: the variant's, when the variant is this one patch.
     name: str
     path: Path
     sha256: str
-    # Derived from the file name (not chosen by the user): a run may suffix it to keep
-    # labels unique.
-    derived_label: bool = False
-    # Applied in reverse (`revert:FILE`): the variant is the tree without this change,
-    # as when the tree already carries a merged patch.
+    # Applied in reverse (`revert:FILE`): the tree without this change, as when the
+    # tree already carries a merged patch.
     reverse: bool = False
 
     @property
@@ -52,15 +48,57 @@ class Patch:
 
     @property
     def files(self) -> list[str]:
-        return [
-            line[6:].split("\t")[0].strip()
-            for line in self.path.read_text(errors="replace").splitlines()
-            if line.startswith("+++ b/")
-        ]
+        """The files it changes (new ones and removed ones too), in the order named."""
+        found: list[str] = []
+        for line in self.path.read_text(errors="replace").splitlines():
+            match = _DIFF_FILE.match(line)
+            if match and match.group(1) not in found:
+                found.append(match.group(1))
+        return found
+
+    def record(self) -> dict[str, object]:
+        """How run.json names it."""
+        return {"file": self.path.name, "sha256": self.sha256, "reverse": self.reverse}
+
+
+@dataclass(frozen=True)
+class Series:
+    """A variant's own patches, in the order they are applied."""
+
+    label: str
+    patches: tuple[Patch, ...]
+    # Derived from file names (not chosen by the user): a run may suffix it to keep
+    # labels unique.
+    derived_label: bool = False
+
+
+def series_sha256(series: tuple[Patch, ...]) -> str | None:
+    """One hash for a variant's patches: the file's own for one patch (so a run's
+    `patch_sha256` is `sha256sum` of it), a hash of the ordered list for a series."""
+    if not series:
+        return None
+    if len(series) == 1:
+        return series[0].sha256
+    return sha256_json([[p.sha256, p.reverse] for p in series])
 
 
 def available(patch_dir: Path = paths.KERNEL_PATCHES) -> list[str]:
     return sorted(p.stem for p in patch_dir.glob("*.patch"))
+
+
+def _shorten(label: str) -> str:
+    """Cut a derived label to DERIVED_LABEL_MAX at a word boundary."""
+    if len(label) <= DERIVED_LABEL_MAX:
+        return label
+    cut = label[: DERIVED_LABEL_MAX + 1]
+    boundary = cut.rfind("-")
+    return (cut[:boundary] if boundary > 0 else cut[:DERIVED_LABEL_MAX]).strip("-")
+
+
+def _unreserved(label: str) -> str:
+    if not label:
+        return "patch"
+    return f"{label}-patch" if label in RESERVED_LABELS else label
 
 
 def label_from_file_name(file_name: str) -> str:
@@ -77,16 +115,7 @@ def label_from_file_name(file_name: str) -> str:
             stem = stem[: -len(suffix)]
             break
     stem = _FORMAT_PATCH_NUMBER.sub("", stem)
-    label = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-    if len(label) > DERIVED_LABEL_MAX:
-        cut = label[: DERIVED_LABEL_MAX + 1]
-        boundary = cut.rfind("-")
-        label = (cut[:boundary] if boundary > 0 else cut[:DERIVED_LABEL_MAX]).strip("-")
-    if not label:
-        label = "patch"
-    if label in RESERVED_LABELS:
-        label = f"{label}-patch"
-    return label
+    return _unreserved(_shorten(re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")))
 
 
 def check_label(label: str, spec: str) -> str:
@@ -99,45 +128,89 @@ def check_label(label: str, spec: str) -> str:
     return label
 
 
-def _find(target: str, spec: str, patch_dir: Path) -> Path:
+def _find(target: str, patch_dir: Path) -> Path | None:
     shipped = patch_dir / f"{target}.patch"
     if "/" not in target and shipped.is_file():
         return shipped
     candidate = Path(target).expanduser()
-    if candidate.is_file():
-        return candidate.resolve()
+    return candidate.resolve() if candidate.is_file() else None
+
+
+def _unknown(part: str, spec: str, patch_dir: Path) -> UserError:
     known = ", ".join(available(patch_dir))
-    raise UserError(
-        f"unknown patch {spec!r}; expected one of: {known}; 'none' (an A/A run: the "
-        "baseline against a second build of itself); a path to a patch file; or "
-        "LABEL=PATH to name its variant yourself"
+    where = f"{part!r} in {spec!r}" if part != spec else repr(spec)
+    return UserError(
+        f"unknown patch {where}; expected one of: {known}; 'none' (an A/A run: the "
+        "baseline against a second build of itself); a path to a patch file; "
+        "revert:NAME-OR-PATH to apply one in reverse; A+B for a series applied in order; "
+        "or LABEL=... to name the variant yourself"
     )
 
 
-def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
-    """A patch as `[LABEL=][revert:]NAME-OR-PATH`.
+def _load_part(part: str, spec: str, patch_dir: Path) -> tuple[Patch, bool]:
+    """One `[revert:]NAME-OR-PATH`, and whether it is a shipped patch (named, not found)."""
+    reverse = part.startswith(REVERT_PREFIX)
+    target = part.removeprefix(REVERT_PREFIX)
+    path = _find(target, patch_dir)
+    if path is None:
+        raise _unknown(part, spec, patch_dir)
+    label = label_from_file_name(path.name)
+    if reverse and "revert" not in label:
+        label = f"revert-{label}"
+    patch = Patch(label, path, sha256_file(path), reverse=reverse)
+    if not patch.files:
+        raise UserError(
+            f"patch {path}: names no file (no '--- a/FILE' or '+++ b/FILE' line); "
+            "expected a unified diff for patch -p1"
+        )
+    return patch, path.parent.resolve() == patch_dir.resolve()
+
+
+def _parts(rest: str, spec: str, patch_dir: Path) -> list[str]:
+    """The series' parts: split at '+', unless the whole is one file whose name has '+'."""
+    whole = rest.removeprefix(REVERT_PREFIX)
+    if SERIES_SEPARATOR not in rest or _find(whole, patch_dir) is not None:
+        return [rest]
+    parts = [part.strip() for part in rest.split(SERIES_SEPARATOR)]
+    if not all(parts):
+        raise UserError(
+            f"patch {spec!r}: an empty part in the series; expected A+B (each a patch "
+            "name or path, optionally revert:), no leading, trailing or doubled '+'"
+        )
+    return parts
+
+
+def load_series(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Series:
+    """A variant as `[LABEL=]PART[+PART...]` (see the module's description).
 
     NAME is kernel-patches/NAME.patch; it and a path are labelled from the file name
-    (see label_from_file_name: `final` stays `final`, `final-6.12` becomes `final-6-12`);
-    LABEL= names the variant outright. `revert:`
-    applies the patch in reverse, and a label that is not given says `revert-`.
+    (see label_from_file_name: `final` stays `final`, `final-6.12` becomes `final-6-12`),
+    a revert says `revert-`, and a series joins its parts' labels; LABEL= names the
+    variant outright.
     """
     label, sep, rest = spec.partition("=")
-    if not sep or "/" in label:
+    if not sep or any(mark in label for mark in "/:+"):
         label, rest = "", spec
-    reverse = rest.startswith(REVERT_PREFIX)
-    target = rest.removeprefix(REVERT_PREFIX)
-    path = _find(target, spec, patch_dir)
-    derived = not label
-    label = check_label(label, spec) if label else label_from_file_name(path.name)
-    if reverse and derived and "revert" not in label:
-        label = f"revert-{label}"
-    # A shipped patch's name is a label the user chose by naming it.
-    derived = derived and path.parent.resolve() != patch_dir.resolve()
-    patch = Patch(label, path, sha256_file(path), derived_label=derived, reverse=reverse)
-    if not patch.files:
-        raise UserError(f"patch {path}: no '+++ b/FILE' lines; expected a unified diff (-p1)")
-    return patch
+    loaded = [_load_part(part, spec, patch_dir) for part in _parts(rest, spec, patch_dir)]
+    series = tuple(patch for patch, _ in loaded)
+    if label:
+        check_label(label, spec)
+        if len(series) == 1:
+            series = (Patch(label, series[0].path, series[0].sha256, series[0].reverse),)
+        return Series(label, series)
+    if len(series) == 1:
+        # A shipped patch's name is a label the user chose by naming it.
+        return Series(series[0].name, series, derived_label=not loaded[0][1])
+    joined = _unreserved(_shorten("-".join(patch.name for patch in series)))
+    return Series(joined, series, derived_label=True)
+
+
+def load(spec: str, patch_dir: Path = paths.KERNEL_PATCHES) -> Patch:
+    """One patch, `[LABEL=][revert:]NAME-OR-PATH`, as load_series reads it."""
+    series = load_series(spec, patch_dir)
+    if len(series.patches) != 1:
+        raise UserError(f"patch {spec!r}: expected one patch, not a series")
+    return series.patches[0]
 
 
 def load_support(name: str) -> Patch:
@@ -147,127 +220,3 @@ def load_support(name: str) -> Patch:
         known = ", ".join(available(SUPPORT_DIR)) or "(none)"
         raise UserError(f"unknown support patch {name!r}; known: {known}")
     return load(f"{name}={path}")
-
-
-def run_patch(diff: Path, tree: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """GNU patch -p1 on ``tree`` with ``diff`` as input; never prompts, never leaves .orig."""
-    with diff.open() as stdin:
-        return subprocess.run(
-            ["patch", "-p1", "--batch", "--no-backup-if-mismatch", "-d", str(tree), *options],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-
-# Exact context only, as with git apply: GNU patch's default fuzz would apply a stale
-# hunk somewhere near and build something nobody wrote.
-APPLY = ("--forward", "--fuzz=0")
-
-
-def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_patch(patch.path, tree, *APPLY, *patch.direction, *extra)
-
-
-def failing_hunks(patch: Patch, patch_output: str) -> str:
-    """The text of each hunk `patch` reported as FAILED, with patch's own words first."""
-    wanted = {int(number) for number, _ in _HUNK_FAILED.findall(patch_output)}
-    lines = patch.path.read_text(errors="replace").splitlines()
-    shown: list[str] = []
-    hunk_number = 0
-    current_file = ""
-    keep = False
-    for line in lines:
-        if line.startswith("+++ b/"):
-            current_file = line[6:].split("\t")[0]
-            hunk_number = 0
-            keep = False
-            continue
-        if line.startswith("@@"):
-            hunk_number += 1
-            keep = hunk_number in wanted
-            if keep:
-                shown.append(f"{current_file}, hunk #{hunk_number}:")
-        elif line.startswith(("--- ", "diff ")):
-            keep = False
-        if keep:
-            shown.append(line)
-    return "\n".join([patch_output.strip(), "", *shown])
-
-
-def check_applies(patch: Patch, tree: Path) -> None:
-    """Refuse a patch that does not apply, naming why: a forward patch the tree already
-    carries (it applies in reverse) and a revert of a change the tree lacks (it applies
-    forward) get the fix, anything else the failing hunks."""
-    result = _run_patch(patch, tree, "--dry-run")
-    if result.returncode == 0:
-        return
-    opposite = run_patch(patch.path, tree, *APPLY, *([] if patch.reverse else ["-R"]), "--dry-run")
-    if opposite.returncode == 0 and not patch.reverse:
-        raise UserError(
-            f"patch {patch.name} ({patch.path.name}) is already in {tree.name}: it applies in "
-            f"reverse, so the tree carries this change. Measure it by its revert: "
-            f"--patch revert:{patch.path} (the tree's code is then the one with the change)"
-        )
-    if opposite.returncode == 0:
-        raise UserError(
-            f"revert {patch.name} ({patch.path.name}): {tree.name} does not carry this "
-            f"change (it applies forward). Measure it forward: --patch {patch.path}"
-        )
-    raise UserError(
-        f"patch {patch.name} ({patch.path.name}) does not apply "
-        f"{'in reverse ' if patch.reverse else ''}to {tree.name}; the tree was not changed",
-        excerpt=failing_hunks(patch, result.stdout + result.stderr),
-    )
-
-
-@contextmanager
-def applied(patch: Patch, tree: Path, marker: Path) -> Iterator[None]:
-    """Apply ``patch`` for the duration; the tree is reverted on the way out, whatever happens.
-
-    ``marker`` keeps a copy of the applied patch so that a run killed outright is
-    repaired by the next one (see ``repair``), even if the patch file changed since.
-    """
-    check_applies(patch, tree)
-    marker.write_text((_REVERSED_HEADER if patch.reverse else "") + patch.path.read_text())
-    result = _run_patch(patch, tree)
-    if result.returncode != 0:
-        marker.unlink()
-        raise RunFailed(f"patch {patch.name} failed to apply", excerpt=result.stdout)
-    try:
-        yield
-    finally:
-        _revert(marker, tree)
-        marker.unlink(missing_ok=True)
-
-
-def _revert(marker: Path, tree: Path) -> None:
-    """Undo what ``marker`` records: a patch applied forward, or one applied in reverse."""
-    undo = [] if marker.read_text(errors="replace").startswith(_REVERSED_HEADER) else ["-R"]
-    result = run_patch(marker, tree, *undo)
-    if result.returncode != 0:
-        raise RunFailed(
-            f"could not undo the patch in {marker} on {tree}; the tree needs a manual look",
-            excerpt=result.stdout + result.stderr,
-        )
-
-
-@contextmanager
-def applied_series(series: list[Patch], tree: Path, marker_dir: Path) -> Iterator[None]:
-    """Apply patches in order; on the way out they are reverted in reverse order."""
-    with ExitStack() as stack:
-        for index, patch in enumerate(series):
-            stack.enter_context(applied(patch, tree, marker_dir / f"{MARKER_PREFIX}{index}"))
-        yield
-
-
-def repair(tree: Path, marker_dir: Path) -> None:
-    """Revert what a killed run left applied, last patch first."""
-    markers = sorted(
-        marker_dir.glob(f"{MARKER_PREFIX}*"), key=lambda m: int(m.name[len(MARKER_PREFIX) :])
-    )
-    for marker in reversed(markers):
-        print(f"reverting a patch an interrupted run left applied ({marker})", flush=True)
-        _revert(marker, tree)
-        marker.unlink()

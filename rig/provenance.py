@@ -93,7 +93,7 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             {
                 "name": k.variant,
                 "release": k.release,
-                "patch": _patch_record(inputs, k.variant),
+                "patches": _patch_records(inputs, k.variant),
                 "patch_sha256": k.patch_sha256,
                 "config_sha256": k.config_sha256,
                 "cache_key": k.key,
@@ -122,12 +122,11 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def _patch_record(inputs: Inputs, variant: str) -> dict[str, Any] | None:
-    """The variant's patch file and its direction (a revert is applied in reverse)."""
-    patch = next((v.patch for v in inputs.variants if v.name == variant), None)
-    if patch is None:
-        return None
-    return {"file": patch.path.name, "reverse": patch.reverse}
+def _patch_records(inputs: Inputs, variant: str) -> list[dict[str, object]]:
+    """The variant's own patches in the order applied, each with its direction (a revert
+    is applied in reverse)."""
+    chosen = next((v for v in inputs.variants if v.name == variant), None)
+    return [p.record() for p in chosen.patches] if chosen else []
 
 
 def _fragment_record(cache: Path, source: KernelSource | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from rig import buildlog, paths, tools
 from rig.errors import InfraError, UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
-from rig.patches import APPLY, run_patch
+from rig.patch_apply import APPLY, run_patch
 from rig.progress import Progress
 
 PACKAGE = "qemu"

@@ -62,6 +62,17 @@ def write_counters(rows: list[dict[str, Any]], path: Path) -> None:
     write_csv(rows, path, COUNTER_COLUMNS)
 
 
+def recorded_patches(variant: Any) -> list[dict[str, Any]]:
+    """A run.json variant's own patches in order, each {file, sha256, reverse}; runs
+    written before series existed record one patch as `patch` (without sha256)."""
+    if not isinstance(variant, dict):
+        return []
+    listed = variant.get("patches")
+    if listed is None and isinstance(variant.get("patch"), dict):
+        listed = [variant["patch"]]
+    return [p for p in listed or [] if isinstance(p, dict)]
+
+
 def write_json(value: Any, path: Path) -> None:
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")

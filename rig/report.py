@@ -17,6 +17,7 @@ from rig import (
     html_report,
     plots,
     profile,
+    records,
     seed,
     stats,
     summary,
@@ -63,13 +64,14 @@ def criteria_for(run_info: dict[str, Any] | None, threshold_pct: float | None) -
 
 
 def mark_reference(frame: pd.DataFrame, run_info: dict[str, Any] | None) -> pd.DataFrame:
-    """In a revert run (run.json: one variant's patch applied in reverse) the revert is the
-    reference, so the tables read without | with | % improvement of the change."""
+    """In a revert run (run.json: one variant whose patches are all applied in reverse)
+    the revert is the reference, so the tables read without | with | % improvement of
+    the change."""
     recorded = (run_info or {}).get("variants") or []
     reverts = [
         str(v["name"])
         for v in recorded
-        if isinstance(v, dict) and isinstance(v.get("patch"), dict) and v["patch"].get("reverse")
+        if (listed := records.recorded_patches(v)) and all(p.get("reverse") for p in listed)
     ]
     if len(reverts) != 1 or reverts[0] not in set(frame["variant"]):
         return frame

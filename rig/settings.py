@@ -10,6 +10,7 @@ from typing import Any
 from rig import schema
 from rig.benchmark import Direction
 from rig.errors import UserError
+from rig.patches import SERIES_SEPARATOR
 from rig.profile import MODES
 from rig.sizes import parse_sizes
 from rig.source import DEFAULT_KERNEL, debian_version
@@ -79,7 +80,24 @@ def load(path: Path) -> Settings:
         data["sizes"] = [item.strip() for item in data["sizes"].split(",")]
     if "sizes" in data and isinstance(data["sizes"], list):
         data["sizes"] = [str(item) for item in data["sizes"]]
+    if isinstance(data.get("patches"), list):
+        data["patches"] = [
+            _series(item, f"{path}: key 'patches'[{index}]")
+            for index, item in enumerate(data["patches"])
+        ]
     return validate(schema.build(Settings, data, str(path)), str(path))
+
+
+def _series(item: Any, where: str) -> Any:
+    """A YAML list inside `patches` is one variant, a series: [A, B] means A+B."""
+    if not isinstance(item, list):
+        return item
+    if not item or not all(isinstance(part, str) and part.strip() for part in item):
+        raise UserError(
+            f"{where}: {item!r} is not a series; expected a non-empty list of patch names "
+            "or paths (each optionally revert:), applied in order"
+        )
+    return SERIES_SEPARATOR.join(part.strip() for part in item)
 
 
 def override(settings: Settings, changes: dict[str, Any]) -> Settings:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rig import guest, kbuild, kconfig, patches, prereqs, tools
+from rig import guest, kbuild, kconfig, patch_apply, patches, prereqs, tools
 from rig import source as src
 from rig.errors import RunFailed
 from rig.progress import Progress
@@ -63,7 +63,7 @@ def build_steps(source_cache: Path, build_cache: Path) -> Path:
     except compiling the kernel (the fresh-root stage does that): unpack Debian's tree,
     check a patch, configure, headers_install, the guest image, tool versions."""
     source = src.resolve(None, source_cache)
-    patches.check_applies(patches.load("final"), source.tree)
+    patch_apply.check_applies(patches.load("final"), source.tree)
     builder = kbuild.KernelBuilder(
         source,
         build_cache,

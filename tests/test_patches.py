@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rig import patches
+from rig import patch_apply, patches
 from rig.errors import UserError
 
 ORIGINAL = "".join(f"line {n}\n" for n in range(1, 21))
@@ -51,7 +51,7 @@ def make_patch(tmp_path: Path, name: str, text: str) -> patches.Patch:
 def test_failing_hunk_is_named_and_tree_is_untouched(tmp_path: Path, tree: Path) -> None:
     bad = make_patch(tmp_path, "broken", BAD)
     with pytest.raises(UserError) as caught:
-        patches.check_applies(bad, tree)
+        patch_apply.check_applies(bad, tree)
     assert "broken" in caught.value.message
     assert "Hunk #2 FAILED" in caught.value.excerpt
     assert "-line sixteen" in caught.value.excerpt  # the hunk's own text
@@ -68,20 +68,20 @@ def test_a_series_is_reverted_last_first(tmp_path: Path, tree: Path) -> None:
             " line 2\n", " line 2\n", 1
         ),
     )
-    with patches.applied_series([first, second], tree, tmp_path):
+    with patch_apply.applied_series([first, second], tree, tmp_path):
         assert "line THREE" in (tree / "src" / "file.c").read_text()
-        assert sorted(m.name for m in tmp_path.glob(f"{patches.MARKER_PREFIX}*")) == [
-            f"{patches.MARKER_PREFIX}0",
-            f"{patches.MARKER_PREFIX}1",
+        assert sorted(m.name for m in tmp_path.glob(f"{patch_apply.MARKER_PREFIX}*")) == [
+            f"{patch_apply.MARKER_PREFIX}0",
+            f"{patch_apply.MARKER_PREFIX}1",
         ]
     assert (tree / "src" / "file.c").read_text() == ORIGINAL
-    assert not list(tmp_path.glob(f"{patches.MARKER_PREFIX}*"))
+    assert not list(tmp_path.glob(f"{patch_apply.MARKER_PREFIX}*"))
 
 
 def test_applied_is_reverted_even_on_error(tmp_path: Path, tree: Path) -> None:
     good = make_patch(tmp_path, "good", GOOD)
     marker = tmp_path / "marker"
-    with pytest.raises(RuntimeError), patches.applied(good, tree, marker):
+    with pytest.raises(RuntimeError), patch_apply.applied(good, tree, marker):
         assert "line three" in (tree / "src" / "file.c").read_text()
         assert marker.exists()
         raise RuntimeError("build failed")
@@ -90,15 +90,15 @@ def test_applied_is_reverted_even_on_error(tmp_path: Path, tree: Path) -> None:
 
 
 def test_repair_reverts_what_a_killed_run_left(tmp_path: Path, tree: Path) -> None:
-    marker = tmp_path / f"{patches.MARKER_PREFIX}0"
-    # What a run killed inside patches.applied() leaves: the patch in the tree and
+    marker = tmp_path / f"{patch_apply.MARKER_PREFIX}0"
+    # What a run killed inside patch_apply.applied() leaves: the patch in the tree and
     # its copy in the marker (the patch file itself may have changed since).
     marker.write_text(GOOD)
     subprocess.run(
         ["patch", "-p1", "-d", str(tree)], input=GOOD, text=True, check=True, capture_output=True
     )
     assert "line three" in (tree / "src" / "file.c").read_text()
-    patches.repair(tree, tmp_path)
+    patch_apply.repair(tree, tmp_path)
     assert (tree / "src" / "file.c").read_text() == ORIGINAL
     assert not marker.exists()
 
@@ -134,7 +134,7 @@ def test_a_revert_is_applied_in_reverse_and_undone(tmp_path: Path, carried: Path
     revert = patches.load(f"revert:{path}")
     assert (revert.name, revert.reverse) == ("revert-change", True)
     marker = tmp_path / "marker"
-    with patches.applied(revert, carried, marker):
+    with patch_apply.applied(revert, carried, marker):
         assert (carried / "src" / "file.c").read_text() == ORIGINAL
     assert (carried / "src" / "file.c").read_text() == CARRIED
     assert not marker.exists()
@@ -144,15 +144,15 @@ def test_repair_undoes_a_revert_a_killed_run_left(tmp_path: Path, carried: Path)
     path = tmp_path / "change.patch"
     path.write_text(GOOD)
     revert = patches.load(f"revert:{path}")
-    marker = tmp_path / f"{patches.MARKER_PREFIX}0"
-    with pytest.raises(KeyboardInterrupt), patches.applied(revert, carried, marker):
+    marker = tmp_path / f"{patch_apply.MARKER_PREFIX}0"
+    with pytest.raises(KeyboardInterrupt), patch_apply.applied(revert, carried, marker):
         # A run killed outright leaves the revert applied and the marker behind.
         kept = marker.read_text()
         raise KeyboardInterrupt
     marker.write_text(kept)
-    patches.run_patch(path, carried, "-R")
+    patch_apply.run_patch(path, carried, "-R")
     assert (carried / "src" / "file.c").read_text() == ORIGINAL
-    patches.repair(carried, tmp_path)
+    patch_apply.repair(carried, tmp_path)
     assert (carried / "src" / "file.c").read_text() == CARRIED
     assert not marker.exists()
 
@@ -162,7 +162,7 @@ def test_a_forward_patch_the_tree_already_carries_names_the_fix(
 ) -> None:
     forward = make_patch(tmp_path, "merged", GOOD)
     with pytest.raises(UserError) as caught:
-        patches.check_applies(forward, carried)
+        patch_apply.check_applies(forward, carried)
     message = caught.value.message
     assert "is already in carried" in message and "applies in reverse" in message
     assert f"--patch revert:{forward.path}" in message
@@ -174,7 +174,7 @@ def test_a_revert_of_a_change_the_tree_lacks_names_the_fix(tmp_path: Path, tree:
     path = tmp_path / "change.patch"
     path.write_text(GOOD)
     with pytest.raises(UserError) as caught:
-        patches.check_applies(patches.load(f"revert:{path}"), tree)
+        patch_apply.check_applies(patches.load(f"revert:{path}"), tree)
     assert "does not carry this change" in caught.value.message
     assert f"--patch {path}" in caught.value.message
     assert (tree / "src" / "file.c").read_text() == ORIGINAL
@@ -187,5 +187,6 @@ def test_revert_labels(tmp_path: Path) -> None:
     assert patches.load(f"upstream={path}").reverse is False
     labelled = patches.load(f"without=revert:{path}")
     assert (labelled.name, labelled.reverse) == ("without", True)
-    shipped = patches.load("revert:final")
-    assert (shipped.name, shipped.reverse, shipped.derived_label) == ("revert-final", True, False)
+    shipped = patches.load_series("revert:final")
+    assert (shipped.label, shipped.patches[0].reverse) == ("revert-final", True)
+    assert not shipped.derived_label

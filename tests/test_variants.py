@@ -85,8 +85,8 @@ def test_explicit_label(tmp_path: Path) -> None:
     path = tmp_path / "0001-Some-Upstream-Name.patch"
     shutil.copy(FINAL, path)
     (_, variant) = kbuild.variants_for([f"upstream={path}"])
-    assert variant.name == "upstream" and variant.patch is not None
-    assert variant.patch.path == path
+    assert variant.name == "upstream"
+    assert [p.path for p in variant.patches] == [path]
 
 
 @pytest.mark.parametrize("label", ["Upstream", "has space", "baseline", "none", "x" * 41, "-lead"])
@@ -131,8 +131,7 @@ def test_the_label_is_part_of_the_kernel_key(tmp_path: Path) -> None:
         kbuild.variants_for(["final"]),
         kbuild.variants_for([f"other={path}"]),
     )
-    assert shipped.patch is not None and relabelled.patch is not None
-    assert shipped.patch.sha256 == relabelled.patch.sha256
+    assert shipped.patch_sha256 == relabelled.patch_sha256 is not None
     source = KernelSource(tree=tmp_path, kernel_version="6.1.0", identity={"kind": "test"})
     fragment = Path(__file__).resolve().parent.parent / "kernel-configs" / "smmu-rig.config"
     keys = {kbuild.kernel_key(source, fragment, v) for v in (shipped, relabelled)}
