@@ -7,12 +7,13 @@ VPY        := $(VENV)/bin/python
 KERNEL     ?=
 KERNEL_SRC ?=
 REF        ?=
+QEMU_SRC   ?=
 ARGS       ?=
 RUN        ?= results/latest
 PYTEST_ARGS ?=
 
 KSRC_ARG := $(if $(KERNEL),--kernel $(KERNEL),) $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),) \
-            $(if $(REF),--ref $(REF),)
+            $(if $(REF),--ref $(REF),) $(if $(QEMU_SRC),--qemu-src $(QEMU_SRC),)
 
 .PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv
 
@@ -22,10 +23,10 @@ bench: prereqs venv
 build: prereqs venv
 	$(VPY) -m rig build $(KSRC_ARG) $(ARGS)
 
-# QEMU from Debian's source with qemu-patches/ (profiles with `qemu: rig-build` build it
-# themselves when needed; this only builds it ahead of time).
+# QEMU (Debian's newest source, or QEMU_SRC=) with the MMU-500 model from qemu/, and
+# the model's qtest (profiles build it themselves when needed; this builds it ahead).
 qemu: prereqs venv
-	$(VPY) -m rig qemu
+	$(VPY) -m rig qemu $(if $(QEMU_SRC),--qemu-src $(QEMU_SRC),)
 
 shell: prereqs venv
 	$(VPY) -m rig shell $(KSRC_ARG) $(ARGS)

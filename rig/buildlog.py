@@ -25,6 +25,7 @@ def run(
     *,
     cwd: Path | None = None,
     check: str = "",
+    env: dict[str, str] | None = None,
 ) -> None:
     """Run ``cmd``, appending everything it prints to ``log``; each line goes to ``on_line``.
 
@@ -40,6 +41,7 @@ def run(
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -36,6 +36,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="with --kernel-src on a git tree: build this commit, tag or branch (exported "
         "into the cache; the checkout is not touched); run.json records the commit",
     )
+    _qemu_src_option(parser)
     parser.add_argument(
         "--profile", help="machine profile from qemu-configs/ (default from --config)"
     )
@@ -109,7 +110,10 @@ def make_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_RESULTS,
         help="results folder; the soak goes into OUT/soak/",
     )
-    qemu = sub.add_parser("qemu", help="build QEMU with qemu-patches/ (the MMU-500 model)")
+    qemu = sub.add_parser(
+        "qemu", help="build QEMU with the MMU-500 model (qemu/) and the model's qtest"
+    )
+    _qemu_src_option(qemu)
     qemu.add_argument("--quiet", action="store_true", help="no progress output")
     shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
     _common(shell)
@@ -135,6 +139,7 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
         {
             "kernel": getattr(args, "kernel", None),
             "kernel_ref": getattr(args, "ref", None),
+            "qemu_src": getattr(args, "qemu_src", None),
             "profile": args.profile,
             "patches": patch_list,
             "mode": args.mode,
@@ -164,6 +169,15 @@ def install_stop_handlers() -> None:
     signal.signal(signal.SIGTERM, _terminate)
 
 
+def _qemu_src_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--qemu-src",
+        help="a QEMU tree (10.2 or newer) to build the emulator from instead of Debian's "
+        "source: a git checkout's HEAD is exported, a plain folder copied; the tree is "
+        "never written",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     install_stop_handlers()
@@ -173,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(path)
             return EXIT_OK
         if args.command == "qemu":
-            print(qemu_build.binary(paths.cache_root(), Progress(quiet=args.quiet)))
+            qemu_src = Path(args.qemu_src) if args.qemu_src else None
+            built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
+            print(built.binary)
+            print(built.qtest)
             return EXIT_OK
         chosen = effective_settings(args)
         progress = Progress(quiet=args.quiet)

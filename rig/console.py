@@ -36,8 +36,11 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
         "SMMU fault", r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
     ),
     FatalPattern("RCU stall", r"rcu: INFO: rcu_\w+ detected stalls"),
-    # The MMU-500 model's sanitizer (strict non-coherent mode), on QEMU's stderr.
-    FatalPattern("cache-maintenance violation", r"mmu500: cache-maintenance violation"),
+    # The SMMU models' sanitizers (qemu/hw/arm/smmu-sanitizer.c), on QEMU's stderr:
+    # a walk of page-table lines the guest never cleaned (strict non-coherent view), and
+    # a DMA served from an IOTLB entry the page tables no longer give.
+    FatalPattern("cache-maintenance violation", r"(?:mmu500|smmuv3): cache-maintenance violation"),
+    FatalPattern("stale translation", r"(?:mmu500|smmuv3): stale translation"),
 )
 # After a fatal match, keep reading this long so the excerpt holds the whole splat.
 SPLAT_GRACE_S = 2.0

@@ -9,6 +9,8 @@ host does not follow (sid, bookworm-security) can be fetched, with signatures ch
 
 from __future__ import annotations
 
+import functools
+import re
 import shutil
 import subprocess
 import sys
@@ -138,3 +140,38 @@ class Suite:
             if not found:
                 raise InfraError(f"apt-get download {package} from {self.suite} left no .deb")
             return found[-1]
+
+    def source_versions(self, package: str) -> list[str]:
+        """The versions of a source package the suite's index lists, newest first."""
+        self.update()
+        cmd = ["apt-cache", *self._options(check_valid_until=self.check_valid_until)]
+        result = subprocess.run(
+            [*cmd, "showsrc", package], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise InfraError(
+                f"apt-cache showsrc {package} in Debian's {self.suite} failed",
+                excerpt=(result.stderr or result.stdout)[-2000:],
+            )
+        found = set(re.findall(r"^Version: (\S+)$", result.stdout, re.MULTILINE))
+        return sorted(found, key=functools.cmp_to_key(compare_versions), reverse=True)
+
+    def fetch_source(self, package: str, version: str, dest: Path) -> Path | None:
+        """The source package's .dsc (and its tarballs) in ``dest``, or None when the
+        mirror does not serve its files (an index can list what is not there yet)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        result = self._apt(
+            ["source", "--download-only", f"{package}={version}"], cwd=dest, check=False
+        )
+        upstream = version.split(":", 1)[-1]
+        dsc = dest / f"{package}_{upstream}.dsc"
+        return dsc if result.returncode == 0 and dsc.is_file() else None
+
+
+def compare_versions(first: str, second: str) -> int:
+    """Debian's version order (dpkg --compare-versions): <0, 0 or >0."""
+    for answer, relation in ((0, "eq"), (-1, "lt")):
+        asked = ["dpkg", "--compare-versions", first, relation, second]
+        if subprocess.run(asked, check=False).returncode == 0:
+            return answer
+    return 1

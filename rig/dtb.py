@@ -45,21 +45,45 @@ def find_node(fdt: libfdt.Fdt, compatible: str) -> int:
             ) from None
 
 
+def _has(fdt: libfdt.Fdt, offset: int, name: str) -> bool:
+    return not isinstance(fdt.getprop(offset, name, libfdt.QUIET_NOTFOUND), int)
+
+
+def _inherits_coherent(fdt: libfdt.Fdt, node: int) -> str | None:
+    """The ancestor that makes ``node`` DMA-coherent for Linux (of_dma_is_coherent walks
+    up to the first node saying dma-coherent or dma-noncoherent), if one does. QEMU 9
+    and later put dma-coherent on the root node."""
+    offset = node
+    while offset != 0:
+        offset = fdt.parent_offset(offset)
+        if _has(fdt, offset, "dma-coherent"):
+            return str(fdt.get_path(offset))
+        if _has(fdt, offset, "dma-noncoherent"):
+            return None
+    return None
+
+
 def apply_walk(blob: bytes, profile: MachineProfile) -> tuple[bytes, str, tuple[str, ...]]:
     """Make the SMMU node say what the profile's walk coherency is. Pure."""
     fdt = libfdt.Fdt(bytearray(blob))
     node = find_node(fdt, profile.smmu_compatible)
     path = fdt.get_path(node)
-    has_coherent = fdt.getprop(
-        node, "dma-coherent", libfdt.QUIET_NOTFOUND
-    ) is not None and not isinstance(fdt.getprop(node, "dma-coherent", libfdt.QUIET_NOTFOUND), int)
     edits: list[str] = []
-    if profile.walk == "noncoherent" and has_coherent:
-        fdt.delprop(node, "dma-coherent")
-        edits.append(f"deleted dma-coherent from {path}")
-    elif profile.walk == "coherent" and not has_coherent:
-        fdt.setprop(node, "dma-coherent", b"")
-        edits.append(f"added dma-coherent to {path}")
+    if profile.walk == "noncoherent":
+        if _has(fdt, node, "dma-coherent"):
+            fdt.delprop(node, "dma-coherent")
+            edits.append(f"deleted dma-coherent from {path}")
+        ancestor = _inherits_coherent(fdt, node)
+        if ancestor is not None and not _has(fdt, node, "dma-noncoherent"):
+            fdt.setprop(node, "dma-noncoherent", b"")
+            edits.append(f"added dma-noncoherent to {path} ({ancestor} says dma-coherent)")
+    else:
+        if _has(fdt, node, "dma-noncoherent"):
+            fdt.delprop(node, "dma-noncoherent")
+            edits.append(f"deleted dma-noncoherent from {path}")
+        if not _has(fdt, node, "dma-coherent"):
+            fdt.setprop(node, "dma-coherent", b"")
+            edits.append(f"added dma-coherent to {path}")
     fdt.pack()
     return bytes(fdt.as_bytearray()), path, tuple(edits)
 

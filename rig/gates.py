@@ -154,12 +154,16 @@ def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
 def _walk_coherency_v2(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     """arm-smmu says "coherent table walk" only when ID0.CTTW or the DT claims one."""
     coherent = _SMMUV2_COHERENT.search(facts.dmesg) is not None
-    dt_coherent = bool(facts.smmu_node and "dma-coherent" in facts.smmu_node)
+    said = (facts.smmu_node or "").split()
+    # As of_dma_is_coherent() reads it: the node's own word, else its parent's.
+    dt_coherent = "dma-coherent" in said or (
+        "parent:dma-coherent" in said and "dma-noncoherent" not in said
+    )
     evidence = _lines(facts.dmesg, r"table walk|IDR0\.CTTW") or ("(no table-walk line)",)
     evidence += (f"device tree: {facts.smmu_node}",)
     detail = (
-        f"coherent_walk={str(coherent).lower()} (DT dma-coherent "
-        f"{'present' if dt_coherent else 'absent'})"
+        f"coherent_walk={str(coherent).lower()} (the DT makes the SMMU "
+        f"{'coherent' if dt_coherent else 'non-coherent'})"
     )
     ok = coherent == (profile.walk == "coherent") and coherent == dt_coherent
     if not ok:

@@ -48,10 +48,10 @@ def _run_patch(patch: Patch, tree: Path, *extra: str) -> subprocess.CompletedPro
     return run_patch(patch.path, tree, *APPLY, *patch.direction, *extra)
 
 
-def failing_hunks(patch: Patch, patch_output: str) -> str:
-    """The text of each hunk `patch` reported as FAILED, with patch's own words first."""
+def failing_hunks(diff: Path, patch_output: str) -> str:
+    """The text of each hunk of ``diff`` GNU patch reported as FAILED, its words first."""
     wanted = {int(number) for number, _ in _HUNK_FAILED.findall(patch_output)}
-    lines = patch.path.read_text(errors="replace").splitlines()
+    lines = diff.read_text(errors="replace").splitlines()
     shown: list[str] = []
     hunk_number = 0
     current_file = ""
@@ -102,7 +102,7 @@ def check_applies(
     raise UserError(
         f"patch {patch.name} ({patch.path.name}) does not apply "
         f"{'in reverse ' if patch.reverse else ''}to {where}; the tree was not changed",
-        excerpt=failing_hunks(patch, result.stdout + result.stderr),
+        excerpt=failing_hunks(patch.path, result.stdout + result.stderr),
     )
 
 

@@ -9,7 +9,10 @@ REPO = Path(__file__).resolve().parent.parent
 QEMU_CONFIGS = REPO / "qemu-configs"
 KERNEL_PATCHES = REPO / "kernel-patches"
 KERNEL_CONFIGS = REPO / "kernel-configs"
-QEMU_PATCHES = REPO / "qemu-patches"
+# The MMU-500 model's own files, laid out as in a QEMU tree, and patches/ with the
+# edits to existing QEMU files.
+QEMU_MODEL = REPO / "qemu"
+QEMU_PATCHES = QEMU_MODEL / "patches"
 CONFIG_FRAGMENT = KERNEL_CONFIGS / "smmu-rig.config"
 DEFAULT_RESULTS = REPO / "results"
 DEFAULT_BENCH_CONFIG = REPO / "bench.yaml"

@@ -41,7 +41,9 @@ class Outcome:
 def with_qemu(inputs: Inputs, progress: Progress) -> Inputs:
     """The inputs with the QEMU the profile needs; the rig's own build is made if missing."""
     if inputs.profile.qemu == "rig-build":
-        return dataclasses.replace(inputs, qemu=str(qemu_build.binary(inputs.cache, progress)))
+        qemu_src = inputs.settings.qemu_src
+        built = qemu_build.build(inputs.cache, progress, Path(qemu_src) if qemu_src else None)
+        return dataclasses.replace(inputs, qemu=str(built.binary), built_qemu=built)
     tools.require(tools.QEMU)
     return inputs
 

@@ -12,6 +12,7 @@ from rig import source as src
 from rig.correctness import Check
 from rig.kbuild import BuiltKernel, Variant
 from rig.profile import BootFiles, MachineProfile, TimingMode
+from rig.qemu_build import BuiltQemu
 from rig.session import BootKind, BootResult, BootSpec
 from rig.settings import Settings
 
@@ -29,6 +30,7 @@ class Inputs:
     cache: Path
     # The emulator: the system's, or the rig's own build (see pipeline.with_qemu).
     qemu: str = tools.QEMU
+    built_qemu: BuiltQemu | None = None
 
 
 def resolve_inputs(

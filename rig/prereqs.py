@@ -31,7 +31,6 @@ class Need:
 # Host packages beyond a new machine's (Debian minbase, python3, python3-venv,
 # python3-pip, git, make, gcc), and why each is needed. Installed without Recommends.
 APT_PACKAGES: dict[str, Need] = {
-    "qemu-system-arm": Need("qemu-system-aarch64, the emulator", ("qemu-system-aarch64",)),
     "gcc-aarch64-linux-gnu": Need(
         "cross compiler for the kernel and the guest tool",
         ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-ar"),
@@ -47,9 +46,9 @@ APT_PACKAGES: dict[str, Need] = {
     "gcc": Need("host tools (kconfig, fixdep, gen_init_cpio)", ("cc",)),
     "patch": Need("applying kernel and QEMU patches", ("patch",)),
     "python3-venv": Need("the rig's virtualenv"),
-    # Building QEMU with the MMU-500 model (qemu-patches/) from Debian's source.
+    # Building QEMU with the MMU-500 model (qemu/) from Debian's source; meson comes
+    # from the virtualenv (requirements.lock), Debian 12's is too old for QEMU 10.
     "dpkg-dev": Need("dpkg-source, to unpack Debian's QEMU source", ("dpkg-source",)),
-    "meson": Need("QEMU's build system", ("meson",)),
     "ninja-build": Need("QEMU's build system", ("ninja",)),
     "libglib2.0-dev": Need("QEMU build dependency"),
     "libpixman-1-dev": Need("QEMU build dependency"),
@@ -57,8 +56,6 @@ APT_PACKAGES: dict[str, Need] = {
     "zlib1g-dev": Need("QEMU build dependency"),
     "pkg-config": Need("QEMU build dependency", ("pkg-config",)),
 }
-SOURCES_DIR = Path("/etc/apt/sources.list.d")
-DEB_SRC_FILE = SOURCES_DIR / "smmu-rig-deb-src.sources"
 # Only the tests need these (make test); a bench run never does.
 TEST_APT_PACKAGES: dict[str, Need] = {
     "chromium": Need("headless browser for the report test", ("chromium",)),
@@ -97,51 +94,6 @@ def missing_apt_packages(tests: bool = False) -> list[str]:
     return [name for name in wanted_apt_packages(tests) if not is_installed(name)]
 
 
-def deb_src_enabled() -> bool:
-    """Whether apt knows any source-package entries (apt-get source needs them)."""
-    candidates = [
-        Path("/etc/apt/sources.list"),
-        *sorted(SOURCES_DIR.glob("*.list")),
-        *sorted(SOURCES_DIR.glob("*.sources")),
-    ]
-    for path in candidates:
-        try:
-            text = path.read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            stripped = line.strip()
-            if stripped.startswith("deb-src ") or (
-                stripped.startswith("Types:") and "deb-src" in stripped.split()
-            ):
-                return True
-    return False
-
-
-def deb_src_entries() -> str:
-    """deb-src stanzas mirroring the binary entries of Debian's deb822 sources file."""
-    stanzas = []
-    for path in sorted(SOURCES_DIR.glob("*.sources")):
-        for stanza in path.read_text().split("\n\n"):
-            lines = stanza.strip().splitlines()
-            if any(line.strip() == "Types: deb" for line in lines):
-                stanzas.append(
-                    "\n".join(
-                        "Types: deb-src" if line.strip() == "Types: deb" else line for line in lines
-                    )
-                )
-    legacy = Path("/etc/apt/sources.list")
-    if legacy.exists():
-        for line in legacy.read_text().splitlines():
-            if line.startswith("deb "):
-                parts = line.split()
-                stanzas.append(
-                    f"Types: deb-src\nURIs: {parts[1]}\nSuites: {parts[2]}\n"
-                    f"Components: {' '.join(parts[3:])}"
-                )
-    return "\n\n".join(stanzas) + "\n"
-
-
 def can_install() -> tuple[bool, str]:
     if not Path("/etc/debian_version").exists() or shutil.which("apt-get") is None:
         return False, "this is not a Debian system with apt-get"
@@ -156,12 +108,9 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, env=env)
 
 
-def install(apt_missing: list[str], need_busybox: bool, need_deb_src: bool = False) -> None:
+def install(apt_missing: list[str], need_busybox: bool) -> None:
     updated = False
-    if need_deb_src:
-        print(f"+ write {DEB_SRC_FILE} (deb-src entries for Debian's sources)", flush=True)
-        DEB_SRC_FILE.write_text(deb_src_entries())
-    if apt_missing or need_deb_src:
+    if apt_missing:
         run(["apt-get", "update", "-q"])
         updated = True
     if apt_missing:
@@ -190,14 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     wanted_apt = wanted_apt_packages(args.tests)
     apt_missing = missing_apt_packages(args.tests)
     need_busybox = find_busybox_deb() is None
-    need_deb_src = not deb_src_enabled()
-    if not apt_missing and not need_busybox and not need_deb_src:
+    if not apt_missing and not need_busybox:
         print("prereqs: all host packages present")
         return 0
 
     wanted = [f"  apt package {name}: {wanted_apt[name].why}" for name in apt_missing]
-    if need_deb_src:
-        wanted.append(f"  deb-src entries ({DEB_SRC_FILE}): to download Debian's QEMU source")
     if need_busybox:
         wanted.append(
             f"  {BUSYBOX_PACKAGE} (.deb downloaded into {busybox_deb_dir()}): the guest's userland"
@@ -210,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print("prereqs: installing:\n" + "\n".join(wanted), flush=True)
     try:
-        install(apt_missing, need_busybox, need_deb_src)
+        install(apt_missing, need_busybox)
     except subprocess.CalledProcessError as err:
         print(
             f"prereqs: install step failed ({err}); still missing:\n" + "\n".join(wanted),

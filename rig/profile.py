@@ -12,8 +12,8 @@ from rig.errors import UserError
 Walk = Literal["coherent", "noncoherent"]
 Invalidation = Literal["strict", "lazy"]
 PageSizes = Literal["all", "page-size-only"]
-# system: the distribution's qemu-system-aarch64. rig-build: QEMU built by the rig from
-# Debian's source with qemu-patches/ (the MMU-500 model), see rig.qemu_build.
+# rig-build: QEMU built by the rig (Debian's newest source or --qemu-src, with the MMU-500
+# model from qemu/), see rig.qemu_build. system: the distribution's qemu-system-aarch64.
 QemuBuild = Literal["system", "rig-build"]
 # The Linux driver each emulated SMMU is probed by.
 DRIVERS = {"smmuv3": "arm-smmu-v3", "mmu500": "arm-smmu"}

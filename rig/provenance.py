@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rig import __version__, kconfig, paths, qemu_build, records, tools
+from rig import __version__, kconfig, paths, records, tools
 from rig.errors import RigError
 from rig.hashing import sha256_file
 
@@ -106,9 +106,8 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
         "qemu": {
             "binary": inputs.qemu,
             "version": tools.qemu_version(inputs.qemu),
-            "patches": {p.name: sha256_file(p) for p in qemu_build.patch_files()}
-            if inputs.profile.qemu == "rig-build"
-            else {},
+            # The source, the model's files, the patches (rig-build profiles).
+            **(inputs.built_qemu.record() if inputs.built_qemu else {}),
             "dtb_smmu_node": state.dtb.smmu_node if state.dtb else None,
             "dtb_edits": list(state.dtb.edits) if state.dtb else [],
         },

@@ -60,10 +60,14 @@ def bind_benchmark_device(console: Console, bdf: str) -> None:
 
 
 def smmu_node_command(compatible: str) -> str:
-    """Prints the device-tree node compatible with ``compatible``, and dma-coherent if set."""
+    """Prints the device-tree node compatible with ``compatible``, then dma-coherent and
+    dma-noncoherent if it has them, and parent:dma-coherent when the root (its parent)
+    says dma-coherent, which Linux's of_dma_is_coherent() inherits."""
     return (
         "for n in /proc/device-tree/*/; do grep -qs '" + compatible + "' $n/compatible && "
-        "echo $n $(test -e $n/dma-coherent && echo dma-coherent); done; true"
+        "echo $n $(test -e $n/dma-coherent && echo dma-coherent)"
+        " $(test -e $n/dma-noncoherent && echo dma-noncoherent)"
+        " $(test -e /proc/device-tree/dma-coherent && echo parent:dma-coherent); done; true"
     )
 
 

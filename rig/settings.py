@@ -25,6 +25,9 @@ class Settings:
     kernel: str = DEFAULT_KERNEL
     # A commit, tag or branch of the --kernel-src git tree to build instead of its checkout.
     kernel_ref: str | None = None
+    # A QEMU source tree to build the emulator from instead of Debian's (see
+    # rig.qemu_source): a git checkout's HEAD, or a plain folder.
+    qemu_src: str | None = None
     profile: str = "smmuv3-noncoherent"
     patches: tuple[str, ...] = ("final",)
     mode: str = "icount"

@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from rig import paths, qemu_build
+from rig.progress import Progress
+
 DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -11,3 +14,10 @@ GOLDEN = Path(__file__).parent / "golden"
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="session")
+def rig_qemu() -> qemu_build.BuiltQemu:
+    """The rig's QEMU with the MMU-500 model and its qtest: cached after the first
+    `make bench`, built here otherwise (minutes)."""
+    return qemu_build.build(paths.cache_root(), Progress(quiet=True))

@@ -75,8 +75,6 @@ def build_steps(source_cache: Path, build_cache: Path) -> Path:
     headers = builder.headers()
     tools.toolchain_version.cache_clear()
     tools.toolchain_version()
-    tools.qemu_version.cache_clear()
-    tools.qemu_version()
     return guest.initramfs(source, headers, build_cache)
 
 

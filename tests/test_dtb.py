@@ -7,23 +7,23 @@ from pathlib import Path
 import libfdt
 import pytest
 
-from rig import dtb, tools
+from rig import dtb
 from rig import profile as prof
 from rig.profile import BootFiles
+from rig.qemu_build import BuiltQemu
 
-pytestmark = pytest.mark.skipif(
-    not __import__("shutil").which(tools.QEMU), reason="QEMU not installed (make prereqs)"
-)
+# Real QEMU: the rig's own build (tests/conftest.py), so an e2e test.
+pytestmark = pytest.mark.e2e
 
 
-def dump(tmp_path: Path, name: str) -> tuple[dtb.PreparedDtb, libfdt.Fdt]:
+def dump(tmp_path: Path, name: str, qemu: BuiltQemu) -> tuple[dtb.PreparedDtb, libfdt.Fdt]:
     kernel = tmp_path / "Image"
     kernel.write_bytes(b"\0" * 4096)
     initrd = tmp_path / "initrd"
     initrd.write_bytes(b"\0" * 512)
     profile = prof.load_profile(name)
     prepared = dtb.prepare(
-        profile, prof.mode_by_name("icount"), BootFiles(kernel, initrd), tmp_path, tools.QEMU
+        profile, prof.mode_by_name("icount"), BootFiles(kernel, initrd), tmp_path, str(qemu.binary)
     )
     return prepared, libfdt.Fdt(prepared.path.read_bytes())
 
@@ -33,16 +33,26 @@ def has_dma_coherent(fdt: libfdt.Fdt, path: str) -> bool:
     return not isinstance(found, int)
 
 
-def test_noncoherent_profile_removes_dma_coherent_from_the_smmu(tmp_path: Path) -> None:
-    prepared, fdt = dump(tmp_path, "smmuv3-noncoherent")
+def test_noncoherent_profile_removes_dma_coherent_from_the_smmu(
+    tmp_path: Path, rig_qemu: BuiltQemu
+) -> None:
+    prepared, fdt = dump(tmp_path, "smmuv3-noncoherent", rig_qemu)
     assert prepared.smmu_node.startswith("/smmuv3@")
-    assert prepared.edits == (f"deleted dma-coherent from {prepared.smmu_node}",)
+    # QEMU marks the whole machine coherent at the root: the node overrides that.
+    assert prepared.edits == (
+        f"deleted dma-coherent from {prepared.smmu_node}",
+        f"added dma-noncoherent to {prepared.smmu_node} (/ says dma-coherent)",
+    )
     assert not has_dma_coherent(fdt, prepared.smmu_node)
+    found = fdt.getprop(
+        fdt.path_offset(prepared.smmu_node), "dma-noncoherent", libfdt.QUIET_NOTFOUND
+    )
+    assert not isinstance(found, int)
     # Only the SMMU node changed: the PCIe host keeps its dma-coherent.
     assert has_dma_coherent(fdt, fdt.get_path(dtb.find_node(fdt, "pci-host-ecam-generic")))
 
 
-def test_coherent_profile_keeps_qemus_tree(tmp_path: Path) -> None:
-    prepared, fdt = dump(tmp_path, "smmuv3-coherent")
+def test_coherent_profile_keeps_qemus_tree(tmp_path: Path, rig_qemu: BuiltQemu) -> None:
+    prepared, fdt = dump(tmp_path, "smmuv3-coherent", rig_qemu)
     assert prepared.edits == ()
     assert has_dma_coherent(fdt, prepared.smmu_node)

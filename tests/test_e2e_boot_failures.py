@@ -4,26 +4,29 @@ console log is kept, and no QEMU is left behind."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from rig import paths, plan, settings, tools
+from rig import paths, plan, settings
 from rig import profile as prof
 from rig.errors import InfraError, RunFailed
 from rig.machine import Machine
 from rig.pipeline import prepare_kernels
 from rig.profile import BootFiles
 from rig.progress import Progress
+from rig.qemu_build import BuiltQemu
 from tests.processes import qemu_running_with
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def baseline() -> tuple[plan.Inputs, Path, Path]:
+def baseline(rig_qemu: BuiltQemu) -> tuple[plan.Inputs, Path, Path]:
     chosen = settings.override(settings.load(paths.DEFAULT_BENCH_CONFIG), {"patches": ()})
     inputs = plan.resolve_inputs(chosen, None, paths.DEFAULT_RESULTS, paths.cache_root())
+    inputs = dataclasses.replace(inputs, qemu=str(rig_qemu.binary), built_qemu=rig_qemu)
     _, kernels, initrd = prepare_kernels(inputs, Progress(quiet=True), paths.cache_root() / "logs")
     return inputs, kernels[0].image, initrd
 
@@ -37,7 +40,7 @@ def machine(
 ) -> Machine:
     inputs, image, initrd = baseline
     argv = prof.argv(
-        inputs.profile, inputs.mode, BootFiles(image, initrd, cmdline=cmdline), qemu=tools.QEMU
+        inputs.profile, inputs.mode, BootFiles(image, initrd, cmdline=cmdline), qemu=inputs.qemu
     )
     return Machine(
         [*argv, *(extra or [])],

@@ -1,6 +1,6 @@
-"""End to end on the MMU-500 model: QEMU built by the rig from Debian's source with
-qemu-patches/, Linux's arm-smmu driver, the real kernels. The first run on a machine
-builds QEMU (about 10 minutes on 2 cores); later runs use the cache."""
+"""End to end on the MMU-500 model: QEMU built by the rig from Debian's source with its
+model (qemu/), Linux's arm-smmu driver, the real kernels. The first run on a machine
+builds QEMU (about 6 minutes on 2 cores); later runs use the cache."""
 
 from __future__ import annotations
 

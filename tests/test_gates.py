@@ -132,6 +132,25 @@ def test_mmu500_coherent_profile_needs_cttw_and_the_dt_to_agree(data_dir: Path) 
     assert by_name(gates.check_all(coherent, profile, release))["table walk coherency"].passed
 
 
+def test_a_walk_the_root_makes_coherent_is_coherent(data_dir: Path) -> None:
+    """QEMU 9 and later put dma-coherent on the root node; Linux's of_dma_is_coherent()
+    inherits it unless the SMMU node says dma-noncoherent."""
+    profile = prof.load_profile("mmu500-noncoherent")
+    release = "6.1.192-rig-baseline-b7ea9651"
+    dmesg = (data_dir / "dmesg-mmu500-noncoherent.txt").read_text()
+    inherited = mmu500_facts(
+        data_dir,
+        dmesg=dmesg + "arm-smmu 9050000.iommu: \tcoherent table walk\n",
+        smmu_node="/proc/device-tree/iommu@9050000/ parent:dma-coherent",
+    )
+    gate = by_name(gates.check_all(inherited, profile, release))["table walk coherency"]
+    assert not gate.passed and "the DT makes the SMMU coherent" in gate.detail
+    overridden = mmu500_facts(
+        data_dir, smmu_node="/proc/device-tree/iommu@9050000/ dma-noncoherent parent:dma-coherent"
+    )
+    assert by_name(gates.check_all(overridden, profile, release))["table walk coherency"].passed
+
+
 def test_an_smmuv3_log_fails_the_mmu500_profile(data_dir: Path) -> None:
     profile = prof.load_profile("mmu500-noncoherent")
     results = by_name(gates.check_all(facts(data_dir), profile, RELEASE))

@@ -1,0 +1,953 @@
+/*
+ * QTest for the Arm MMU-500 (SMMUv2) model on the virt machine
+ *
+ * Drives the SMMU's registers directly, as Linux's arm-smmu driver would,
+ * and uses the edu PCI device as a DMA master behind it: ID registers,
+ * bypass, stream matching, stage-1 translation through tables built in
+ * guest RAM, IOTLB invalidation, context and global faults and their
+ * interrupts.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "libqtest.h"
+#include "libqos/pci.h"
+#include "libqos/generic-pcihost.h"
+#include "hw/pci/pci_regs.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+
+#define SMMU_BASE               0x09050000ULL
+
+/* Global register space 0 */
+#define GR0(off)                (SMMU_BASE + (off))
+#define SCR0                    0x000
+#define SACR                    0x010
+#define ID0                     0x020
+#define ID1                     0x024
+#define ID2                     0x028
+#define ID7                     0x03c
+#define SGFSR                   0x048
+#define SGFSYNR1                0x054
+#define TLBIALLNSNH             0x068
+#define STLBGSYNC               0x070
+#define STLBGSTATUS             0x074
+#define SMR(n)                  (0x800 + 4 * (n))
+#define S2CR(n)                 (0xc00 + 4 * (n))
+
+#define SCR0_CLIENTPD           (1u << 0)
+#define SCR0_GFRE               (1u << 1)
+#define SCR0_GFIE               (1u << 2)
+#define SCR0_GCFGFRE            (1u << 4)
+#define SCR0_GCFGFIE            (1u << 5)
+#define SCR0_USFCFG             (1u << 10)
+#define SCR0_VMIDPNE            (1u << 11)
+#define SCR0_PTM                (1u << 12)
+/* What Linux's arm_smmu_device_reset() leaves in sCR0 (disable_bypass) */
+#define SCR0_LINUX              (SCR0_GFRE | SCR0_GFIE | SCR0_GCFGFRE | \
+                                 SCR0_GCFGFIE | SCR0_USFCFG | SCR0_VMIDPNE | \
+                                 SCR0_PTM)
+
+#define SGFSR_USF               (1u << 1)
+
+#define SMR_VALID               (1u << 31)
+#define SMR_ENTRY(id, mask)     (SMR_VALID | ((uint32_t)(mask) << 16) | (id))
+#define S2CR_TYPE_TRANS         (0u << 16)
+#define S2CR_TYPE_BYPASS        (1u << 16)
+#define S2CR_TYPE_FAULT         (2u << 16)
+
+/* Global register space 1 */
+#define GR1(off)                (SMMU_BASE + 0x1000 + (off))
+#define CBAR(n)                 (0x000 + 4 * (n))
+#define CBA2R(n)                (0x800 + 4 * (n))
+#define CBA2R_VA64              (1u << 0)
+#define CBAR_TYPE_S1_S2BYPASS   (1u << 16)
+#define CBAR_S1_BPSHCFG_NSH     (3u << 8)
+#define CBAR_S1_MEMATTR_WB      (0xfu << 12)
+
+/* Context banks, from page 16 */
+#define CB(n, off)              (SMMU_BASE + 0x10000 + 0x1000 * (n) + (off))
+#define CB_SCTLR                0x000
+#define CB_TCR2                 0x010
+#define CB_TTBR0                0x020
+#define CB_TTBR1                0x028
+#define CB_TCR                  0x030
+#define CB_MAIR0                0x038
+#define CB_MAIR1                0x03c
+#define CB_FSR                  0x058
+#define CB_FAR                  0x060
+#define CB_FSYNR0               0x068
+#define CB_TLBIVA               0x600
+#define CB_TLBIVAA              0x608
+#define CB_TLBIASID             0x610
+#define CB_TLBIALL              0x618
+#define CB_TLBIVAL              0x620
+#define CB_TLBSYNC              0x7f0
+#define CB_TLBSTATUS            0x7f4
+
+#define SCTLR_M                 (1u << 0)
+#define SCTLR_TRE               (1u << 1)
+#define SCTLR_AFE               (1u << 2)
+#define SCTLR_CFRE              (1u << 5)
+#define SCTLR_CFIE              (1u << 6)
+#define SCTLR_ASIDPNE           (1u << 12)
+#define SCTLR_LINUX             (SCTLR_CFIE | SCTLR_CFRE | SCTLR_AFE | \
+                                 SCTLR_TRE | SCTLR_M | SCTLR_ASIDPNE)
+
+/* 48-bit input, 4K granule, inner/outer WBWA, inner shareable, no TTBR1 */
+#define TCR_LINUX               (16 | (1u << 8) | (1u << 10) | (3u << 12) | \
+                                 (1u << 23))
+/* 48-bit PA, SEP_UPSTREAM */
+#define TCR2_LINUX              (5 | (7u << 15))
+/* io-pgtable-arm: NC, WBRWA, device nGnRE, inner NC outer WBRWA */
+#define MAIR_LINUX              0xf404ff44u
+
+#define FSR_TF                  (1u << 1)
+#define FSR_PF                  (1u << 3)
+#define FSR_MULTI               (1u << 31)
+#define FSYNR0_WNR              (1u << 4)
+
+/* Stage-1 descriptors, as io-pgtable-arm writes them */
+#define PTE_VALID               (1ULL << 0)
+#define PTE_TABLE               (1ULL << 1)
+#define PTE_PAGE                (1ULL << 1)
+#define PTE_ATTRINDX(i)         ((uint64_t)(i) << 2)
+#define PTE_AP_UNPRIV           (1ULL << 6)
+#define PTE_AP_RDONLY           (2ULL << 6)
+#define PTE_SH_IS               (3ULL << 8)
+#define PTE_AF                  (1ULL << 10)
+#define PTE_NG                  (1ULL << 11)
+#define PTE_ADDR_MASK           0x0000fffffffff000ULL
+#define MAIR_IDX_CACHE          1
+
+/* The edu device: DMA registers in BAR0, a 4K buffer at 0x40000 */
+#define EDU_DMA_SRC             0x80
+#define EDU_DMA_DST             0x88
+#define EDU_DMA_CNT             0x90
+#define EDU_DMA_CMD             0x98
+#define EDU_DMA_RUN             0x1
+#define EDU_DMA_TO_PCI_MEM      0x2
+#define EDU_BUF                 0x40000
+#define EDU_SLOT                4
+#define EDU_SID                 (EDU_SLOT << 3)   /* bus 0, function 0 */
+
+/* Guest RAM (the virt machine's starts at 1 GiB) */
+#define PT_POOL                 0x44000000ULL
+#define DATA(n)                 (0x45000000ULL + 0x1000 * (n))
+/* IOVAs that are RAM addresses too, so a missed translation shows */
+#define IOVA(n)                 (0x46000000ULL + 0x1000 * (n))
+#define IOVA_HIGH               0x123456789000ULL
+/* 2 MiB blocks */
+#define BLOCK_SIZE              0x200000ULL
+#define IOVA_BLOCK              0x46200000ULL
+#define PA_BLOCK(n)             (0x45400000ULL + BLOCK_SIZE * (n))
+
+#define PAGE_SIZE               0x1000
+#define NUM_CB                  3
+
+typedef struct Rig {
+    QTestState *qts;
+    QGenericPCIBus pcibus;
+    QPCIDevice *edu;
+    QPCIBar bar;
+    uint64_t pt_next;
+    uint64_t root[NUM_CB];
+} Rig;
+
+/*
+ * A value check that reports what it read. (checkpatch.pl allows
+ * g_assert_cmphex() and friends only under tests/, which it cannot see when
+ * this file is checked by its path outside a QEMU tree.)
+ */
+static void check_hex_at(const char *func, int line, const char *expr,
+                         uint64_t got, uint64_t want)
+{
+    if (got != want) {
+        g_autofree char *msg = g_strdup_printf(
+            "%s is 0x%" PRIx64 ", want 0x%" PRIx64, expr, got, want);
+
+        g_assertion_message(G_LOG_DOMAIN, __FILE__, line, func, msg);
+    }
+}
+
+#define check_hex(got, want) \
+    check_hex_at(__func__, __LINE__, #got, (got), (want))
+
+static uint32_t gr0_read(Rig *r, uint32_t off)
+{
+    return qtest_readl(r->qts, GR0(off));
+}
+
+static void gr0_write(Rig *r, uint32_t off, uint32_t val)
+{
+    qtest_writel(r->qts, GR0(off), val);
+}
+
+static uint32_t cb_read(Rig *r, int n, uint32_t off)
+{
+    return qtest_readl(r->qts, CB(n, off));
+}
+
+static void cb_write(Rig *r, int n, uint32_t off, uint32_t val)
+{
+    qtest_writel(r->qts, CB(n, off), val);
+}
+
+/* The QOM path of the arm-mmu500 device the machine created */
+static char *find_smmu(QTestState *qts)
+{
+    QDict *resp;
+    QList *list;
+    QListEntry *e;
+    char *path = NULL;
+
+    resp = qtest_qmp(qts, "{ 'execute': 'qom-list', 'arguments': "
+                     "{ 'path': '/machine/unattached' } }");
+    g_assert(qdict_haskey(resp, "return"));
+    list = qdict_get_qlist(resp, "return");
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *prop = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(prop, "type"), "child<arm-mmu500>")) {
+            g_assert(!path);
+            path = g_strdup_printf("/machine/unattached/%s",
+                                   qdict_get_str(prop, "name"));
+        }
+    }
+    qobject_unref(resp);
+    g_assert(path);
+    return path;
+}
+
+static Rig *rig_start(const char *extra)
+{
+    Rig *r = g_new0(Rig, 1);
+    uint64_t barsize;
+
+    r->qts = qtest_initf("-machine virt,iommu=mmu500 -nodefaults "
+                         "-device edu,addr=%d.0,dma_mask=0xffffffffffffffff %s",
+                         EDU_SLOT, extra ? extra : "");
+    qpci_init_generic(&r->pcibus, r->qts, NULL, false);
+    r->edu = qpci_device_find(&r->pcibus.bus, QPCI_DEVFN(EDU_SLOT, 0));
+    g_assert(r->edu);
+    check_hex(qpci_config_readw(r->edu, PCI_VENDOR_ID), 0x1234);
+    check_hex(qpci_config_readw(r->edu, PCI_DEVICE_ID), 0x11e8);
+    qpci_device_enable(r->edu);
+    r->bar = qpci_iomap(r->edu, 0, &barsize);
+    check_hex(barsize, 1 * MiB);
+    r->pt_next = PT_POOL;
+    return r;
+}
+
+static void rig_stop(Rig *r)
+{
+    qpci_iounmap(r->edu, r->bar);
+    g_free(r->edu);
+    qtest_quit(r->qts);
+    g_free(r);
+}
+
+/* Watch the SMMU's interrupt lines: qtest irq 0 is global, 1 + n is CB n */
+static void intercept_irqs(Rig *r)
+{
+    g_autofree char *path = find_smmu(r->qts);
+
+    qtest_irq_intercept_out_named(r->qts, path, "sysbus-irq");
+}
+
+/* The level of SMMU interrupt @n (0 global, 1 + n context bank n) */
+#define check_irq(r, n, level) \
+    check_hex_at(__func__, __LINE__, "irq " #n, \
+                 qtest_get_irq((r)->qts, (n)), (level))
+
+/* Run one edu DMA and wait for it to complete */
+static void edu_dma(Rig *r, uint64_t src, uint64_t dst, uint64_t cnt,
+                    uint64_t cmd)
+{
+    qpci_io_writeq(r->edu, r->bar, EDU_DMA_SRC, src);
+    qpci_io_writeq(r->edu, r->bar, EDU_DMA_DST, dst);
+    qpci_io_writeq(r->edu, r->bar, EDU_DMA_CNT, cnt);
+    qpci_io_writeq(r->edu, r->bar, EDU_DMA_CMD, cmd | EDU_DMA_RUN);
+    qtest_clock_step(r->qts, 200 * 1000 * 1000);     /* it runs after 100ms */
+    check_hex(qpci_io_readq(r->edu, r->bar, EDU_DMA_CMD) & EDU_DMA_RUN, 0);
+}
+
+/* The device reads @cnt bytes at @iova into its buffer */
+static void dma_read(Rig *r, uint64_t iova, uint64_t cnt)
+{
+    edu_dma(r, iova, EDU_BUF, cnt, 0);
+}
+
+/* The device writes @cnt bytes of its buffer to @iova */
+static void dma_write(Rig *r, uint64_t iova, uint64_t cnt)
+{
+    edu_dma(r, EDU_BUF, iova, cnt, EDU_DMA_TO_PCI_MEM);
+}
+
+static void fill(Rig *r, uint64_t pa, size_t len, uint8_t seed)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = seed + i * 7;
+    }
+    qtest_memwrite(r->qts, pa, buf, len);
+}
+
+static void check(Rig *r, uint64_t pa, size_t len, uint8_t seed)
+{
+    g_autofree uint8_t *want = g_malloc(len);
+    g_autofree uint8_t *got = g_malloc(len);
+
+    for (size_t i = 0; i < len; i++) {
+        want[i] = seed + i * 7;
+    }
+    qtest_memread(r->qts, pa, got, len);
+    g_assert_cmpmem(got, len, want, len);
+}
+
+static void check_fill(Rig *r, uint64_t pa, size_t len, uint8_t byte)
+{
+    g_autofree uint8_t *want = g_malloc(len);
+    g_autofree uint8_t *got = g_malloc(len);
+
+    memset(want, byte, len);
+    qtest_memread(r->qts, pa, got, len);
+    g_assert_cmpmem(got, len, want, len);
+}
+
+/* Load the device's buffer from RAM while the SMMU is still off */
+static void seed_buffer(Rig *r, uint8_t seed)
+{
+    check_hex(gr0_read(r, SCR0) & SCR0_CLIENTPD, SCR0_CLIENTPD);
+    fill(r, DATA(100), PAGE_SIZE, seed);
+    dma_read(r, DATA(100), PAGE_SIZE);
+}
+
+static uint64_t pt_alloc(Rig *r)
+{
+    uint64_t page = r->pt_next;
+
+    r->pt_next += PAGE_SIZE;
+    qtest_memset(r->qts, page, 0, PAGE_SIZE);
+    return page;
+}
+
+/* Map one 4K page in context bank @n's tables; returns the PTE's address */
+static uint64_t map_page(Rig *r, int n, uint64_t iova, uint64_t pa,
+                         bool writable)
+{
+    uint64_t table = r->root[n];
+    uint64_t pte;
+
+    for (int level = 0; level < 3; level++) {
+        uint64_t slot = table + 8 * ((iova >> (39 - 9 * level)) & 0x1ff);
+        uint64_t desc = qtest_readq(r->qts, slot);
+
+        if (!(desc & PTE_VALID)) {
+            desc = pt_alloc(r) | PTE_TABLE | PTE_VALID;
+            qtest_writeq(r->qts, slot, desc);
+        }
+        table = desc & PTE_ADDR_MASK;
+    }
+    pte = table + 8 * ((iova >> 12) & 0x1ff);
+    qtest_writeq(r->qts, pte,
+                 pa | PTE_PAGE | PTE_VALID | PTE_AF | PTE_SH_IS | PTE_NG |
+                 PTE_AP_UNPRIV | (writable ? 0 : PTE_AP_RDONLY) |
+                 PTE_ATTRINDX(MAIR_IDX_CACHE));
+    return pte;
+}
+
+/* Map a 2 MiB block with a level-2 descriptor; returns its address */
+static uint64_t map_block(Rig *r, int n, uint64_t iova, uint64_t pa)
+{
+    uint64_t table = r->root[n];
+    uint64_t desc;
+
+    for (int level = 0; level < 2; level++) {
+        uint64_t slot = table + 8 * ((iova >> (39 - 9 * level)) & 0x1ff);
+
+        desc = qtest_readq(r->qts, slot);
+        if (!(desc & PTE_VALID)) {
+            desc = pt_alloc(r) | PTE_TABLE | PTE_VALID;
+            qtest_writeq(r->qts, slot, desc);
+        }
+        table = desc & PTE_ADDR_MASK;
+    }
+    desc = table + 8 * ((iova >> 21) & 0x1ff);
+    qtest_writeq(r->qts, desc,
+                 pa | PTE_VALID | PTE_AF | PTE_SH_IS | PTE_NG |
+                 PTE_AP_UNPRIV | PTE_AP_RDONLY |
+                 PTE_ATTRINDX(MAIR_IDX_CACHE));
+    return desc;
+}
+
+/* Program context bank @n for stage-1 AArch64, as arm-smmu does */
+static void setup_cb(Rig *r, int n, uint16_t asid)
+{
+    r->root[n] = pt_alloc(r);
+    qtest_writel(r->qts, GR1(CBA2R(n)), CBA2R_VA64);
+    qtest_writel(r->qts, GR1(CBAR(n)), CBAR_TYPE_S1_S2BYPASS |
+                 CBAR_S1_BPSHCFG_NSH | CBAR_S1_MEMATTR_WB);
+    cb_write(r, n, CB_TCR2, TCR2_LINUX);
+    cb_write(r, n, CB_TCR, TCR_LINUX);
+    qtest_writeq(r->qts, CB(n, CB_TTBR0), r->root[n] | (uint64_t)asid << 48);
+    qtest_writeq(r->qts, CB(n, CB_TTBR1), (uint64_t)asid << 48);
+    cb_write(r, n, CB_MAIR0, MAIR_LINUX);
+    cb_write(r, n, CB_MAIR1, 0);
+    cb_write(r, n, CB_SCTLR, SCTLR_LINUX);
+}
+
+/* Stream map entry @i: SMR then S2CR, written S2CR first as Linux does */
+static void set_stream(Rig *r, int i, uint32_t smr, uint32_t s2cr)
+{
+    gr0_write(r, S2CR(i), s2cr);
+    gr0_write(r, SMR(i), smr);
+}
+
+/* The usual setup: edu's stream to context bank @n, translation enabled */
+static void setup_translation(Rig *r, int n, uint16_t asid)
+{
+    setup_cb(r, n, asid);
+    set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_TRANS | n);
+    gr0_write(r, SCR0, SCR0_LINUX);
+}
+
+static void cb_sync(Rig *r, int n)
+{
+    cb_write(r, n, CB_TLBSYNC, 0);
+    check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+}
+
+static void test_id_regs(void)
+{
+    Rig *r = rig_start(NULL);
+
+    /* S1TS, SMS, ATOSNS, no AArch32 tables, NUMSIDB 15, NUMSMRG 16 */
+    check_hex(gr0_read(r, ID0), 0x4f001e10);
+    /* 4K pages, NUMPAGENDXB 3 (16 pages), 3 context banks, no S2 ones */
+    check_hex(gr0_read(r, ID1), 0x30000003);
+    /* 4K granule, UBS = OAS = IAS = 48 bits */
+    check_hex(gr0_read(r, ID2), 0x1555);
+    for (uint32_t off = 0x02c; off < ID7; off += 4) {
+        check_hex(gr0_read(r, off), 0);
+    }
+    /* r2p1 */
+    check_hex(gr0_read(r, ID7), 0x21);
+    check_hex(gr0_read(r, SCR0), SCR0_CLIENTPD);
+    check_hex(gr0_read(r, SGFSR), 0);
+    for (int n = 0; n < NUM_CB; n++) {
+        check_hex(cb_read(r, n, CB_SCTLR), 0);
+        check_hex(cb_read(r, n, CB_FSR), 0);
+    }
+    rig_stop(r);
+}
+
+static void test_id_coherent(void)
+{
+    Rig *r = rig_start("-global arm-mmu500.coherent-walk=on");
+
+    /* CTTW joins the rest */
+    check_hex(gr0_read(r, ID0), 0x4f005e10);
+    rig_stop(r);
+}
+
+static void test_reg_readback(void)
+{
+    Rig *r = rig_start(NULL);
+
+    gr0_write(r, SMR(5), SMR_ENTRY(0x1234, 0x7));
+    gr0_write(r, S2CR(5), S2CR_TYPE_TRANS | 2);
+    check_hex(gr0_read(r, SMR(5)), 0x80071234);
+    check_hex(gr0_read(r, S2CR(5)), 2);
+    check_hex(gr0_read(r, SMR(4)), 0);
+    qtest_writel(r->qts, GR1(CBA2R(2)), CBA2R_VA64);
+    qtest_writel(r->qts, GR1(CBAR(2)), 0x1f300);
+    check_hex(qtest_readl(r->qts, GR1(CBA2R(2))), 1);
+    check_hex(qtest_readl(r->qts, GR1(CBAR(2))), 0x1f300);
+    check_hex(qtest_readl(r->qts, GR1(CBAR(1))), 0);
+
+    /* TTBR0 as one 64-bit access and as two 32-bit halves */
+    qtest_writeq(r->qts, CB(2, CB_TTBR0), 0x00420000fedcb000ULL);
+    check_hex(qtest_readq(r->qts, CB(2, CB_TTBR0)), 0x00420000fedcb000ULL);
+    check_hex(cb_read(r, 2, CB_TTBR0), 0xfedcb000);
+    check_hex(cb_read(r, 2, CB_TTBR0 + 4), 0x00420000);
+    cb_write(r, 2, CB_TTBR0 + 4, 0x00430001);
+    cb_write(r, 2, CB_TTBR0, 0x12345000);
+    check_hex(qtest_readq(r->qts, CB(2, CB_TTBR0)), 0x0043000112345000ULL);
+    check_hex(qtest_readq(r->qts, CB(1, CB_TTBR0)), 0);
+
+    cb_write(r, 2, CB_TCR, TCR_LINUX);
+    cb_write(r, 2, CB_TCR2, TCR2_LINUX);
+    cb_write(r, 2, CB_MAIR0, MAIR_LINUX);
+    check_hex(cb_read(r, 2, CB_TCR), TCR_LINUX);
+    check_hex(cb_read(r, 2, CB_TCR2), TCR2_LINUX);
+    check_hex(cb_read(r, 2, CB_MAIR0), MAIR_LINUX);
+    check_hex(cb_read(r, 0, CB_MAIR0), 0);
+    rig_stop(r);
+}
+
+/* sCR0.CLIENTPD: every stream bypasses, even one whose S2CR says fault */
+static void test_bypass_clientpd(void)
+{
+    Rig *r = rig_start(NULL);
+
+    set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_FAULT);
+    gr0_write(r, SCR0, SCR0_CLIENTPD | SCR0_USFCFG);
+    fill(r, DATA(0), PAGE_SIZE, 0x10);
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    dma_read(r, DATA(0), PAGE_SIZE);
+    dma_write(r, DATA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, 0x10);
+    check_hex(gr0_read(r, SGFSR), 0);
+    rig_stop(r);
+}
+
+/* An unmatched stream bypasses when sCR0.USFCFG is clear */
+static void test_unmatched_bypass(void)
+{
+    Rig *r = rig_start(NULL);
+
+    seed_buffer(r, 0x20);
+    set_stream(r, 0, SMR_ENTRY(EDU_SID + 1, 0), S2CR_TYPE_FAULT);
+    gr0_write(r, SCR0, SCR0_LINUX & ~SCR0_USFCFG);
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    dma_write(r, DATA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, 0x20);
+    check_hex(gr0_read(r, SGFSR), 0);
+    rig_stop(r);
+}
+
+/*
+ * With sCR0.USFCFG, a stream no valid SMR matches takes a global fault:
+ * sGFSR.USF, the stream in sGFSYNR1, the global interrupt.
+ */
+static void test_unmatched_fault(void)
+{
+    Rig *r = rig_start(NULL);
+
+    intercept_irqs(r);
+    seed_buffer(r, 0x30);
+    set_stream(r, 0, SMR_ENTRY(EDU_SID + 1, 0), S2CR_TYPE_BYPASS);
+    /* matches, but not valid */
+    set_stream(r, 1, EDU_SID, S2CR_TYPE_BYPASS);
+    /* would match but for the one bit the mask leaves */
+    set_stream(r, 2, SMR_ENTRY(EDU_SID ^ 0xc, 0x7), S2CR_TYPE_BYPASS);
+    gr0_write(r, SCR0, SCR0_LINUX);
+    check_irq(r, 0, false);
+
+    qtest_memset(r->qts, DATA(1), 0xee, PAGE_SIZE);
+    dma_write(r, DATA(1), 4);
+    check_fill(r, DATA(1), PAGE_SIZE, 0xee);
+    check_hex(gr0_read(r, SGFSR), SGFSR_USF);
+    check_hex(gr0_read(r, SGFSYNR1) & 0xffff, EDU_SID);
+    check_irq(r, 0, true);
+    for (int n = 0; n < NUM_CB; n++) {
+        check_irq(r, 1 + n, false);
+    }
+
+    /* write-1-to-clear */
+    gr0_write(r, SGFSR, 0);
+    check_hex(gr0_read(r, SGFSR), SGFSR_USF);
+    check_irq(r, 0, true);
+    gr0_write(r, SGFSR, SGFSR_USF);
+    check_hex(gr0_read(r, SGFSR), 0);
+    check_irq(r, 0, false);
+
+    /* GFIE clear: recorded, no interrupt */
+    gr0_write(r, SCR0, SCR0_LINUX & ~SCR0_GFIE);
+    dma_write(r, DATA(1), 4);
+    check_fill(r, DATA(1), PAGE_SIZE, 0xee);
+    check_hex(gr0_read(r, SGFSR), SGFSR_USF);
+    check_irq(r, 0, false);
+    rig_stop(r);
+}
+
+static void test_s2cr_bypass(void)
+{
+    Rig *r = rig_start(NULL);
+
+    seed_buffer(r, 0x40);
+    set_stream(r, 3, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_BYPASS);
+    gr0_write(r, SCR0, SCR0_LINUX);
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    dma_write(r, DATA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, 0x40);
+    check_hex(gr0_read(r, SGFSR), 0);
+    rig_stop(r);
+}
+
+static void test_s2cr_fault(void)
+{
+    Rig *r = rig_start(NULL);
+
+    seed_buffer(r, 0x50);
+    set_stream(r, 3, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_FAULT);
+    gr0_write(r, SCR0, SCR0_LINUX);
+    qtest_memset(r->qts, DATA(1), 0xee, PAGE_SIZE);
+    dma_write(r, DATA(1), PAGE_SIZE);
+    check_fill(r, DATA(1), PAGE_SIZE, 0xee);
+    for (int n = 0; n < NUM_CB; n++) {
+        check_hex(cb_read(r, n, CB_FSR), 0);
+    }
+    rig_stop(r);
+}
+
+/*
+ * Translation through context bank @n: a read from IOVA(0) sees DATA(0), a
+ * write to IOVA(1) lands in DATA(1) and not at the IOVA taken as a PA.
+ */
+static void check_translation(Rig *r, uint8_t seed)
+{
+    fill(r, DATA(0), PAGE_SIZE, seed);
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    qtest_memset(r->qts, IOVA(1), 0xee, PAGE_SIZE);
+    dma_read(r, IOVA(0), PAGE_SIZE);
+    dma_write(r, IOVA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, seed);
+    check_fill(r, IOVA(1), PAGE_SIZE, 0xee);
+}
+
+static void test_smr_exact(void)
+{
+    Rig *r = rig_start(NULL);
+
+    setup_translation(r, 0, 1);
+    map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    check_translation(r, 0x60);
+    check_hex(gr0_read(r, SGFSR), 0);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+static void test_smr_mask(void)
+{
+    Rig *r = rig_start(NULL);
+
+    setup_cb(r, 1, 2);
+    map_page(r, 1, IOVA(0), DATA(0), false);
+    map_page(r, 1, IOVA(1), DATA(1), true);
+    /* a different stream, then edu's with its low three bits masked */
+    set_stream(r, 0, SMR_ENTRY(EDU_SID ^ 0x8, 0x7), S2CR_TYPE_FAULT);
+    set_stream(r, 1, SMR_ENTRY(EDU_SID ^ 0x5, 0x7), S2CR_TYPE_TRANS | 1);
+    gr0_write(r, SCR0, SCR0_LINUX);
+    check_translation(r, 0x70);
+    check_hex(gr0_read(r, SGFSR), 0);
+    check_hex(cb_read(r, 1, CB_FSR), 0);
+    rig_stop(r);
+}
+
+/* Offsets within a page, and a transfer across two scattered pages */
+static void test_translate_offsets(void)
+{
+    Rig *r = rig_start(NULL);
+
+    setup_translation(r, 0, 3);
+    map_page(r, 0, IOVA(0), DATA(7), false);
+    map_page(r, 0, IOVA(1), DATA(3), false);
+    map_page(r, 0, IOVA_HIGH, DATA(9), true);
+    fill(r, DATA(7), PAGE_SIZE, 0x80);
+    fill(r, DATA(3), PAGE_SIZE, 0x90);
+    qtest_memset(r->qts, DATA(9), 0, PAGE_SIZE);
+
+    /* 0x20 bytes from the end of IOVA(0) on into IOVA(1) */
+    dma_read(r, IOVA(0) + PAGE_SIZE - 0x20, 0x40);
+    dma_write(r, IOVA_HIGH + 0x123, 0x40);
+    check(r, DATA(9) + 0x123, 0x20, (uint8_t)(0x80 + 0xfe0 * 7));
+    check(r, DATA(9) + 0x143, 0x20, 0x90);
+    check_fill(r, DATA(9), 0x123, 0);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+/*
+ * A 2 MiB block: any offset in it translates, and an invalidation by VA of
+ * any page in the block drops the whole cached block.
+ */
+static void test_translate_block(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t desc;
+
+    setup_translation(r, 0, 6);
+    desc = map_block(r, 0, IOVA_BLOCK, PA_BLOCK(0));
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, PA_BLOCK(0) + 0x12000, PAGE_SIZE, 0x11);
+    fill(r, PA_BLOCK(1) + 0x12000, PAGE_SIZE, 0x22);
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    dma_read(r, IOVA_BLOCK + 0x12000, PAGE_SIZE);
+    dma_write(r, IOVA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, 0x11);
+
+    /* repoint the block: stale until invalidated, by another page in it */
+    qtest_writeq(r->qts, desc,
+                 (qtest_readq(r->qts, desc) & ~PTE_ADDR_MASK) | PA_BLOCK(1));
+    dma_read(r, IOVA_BLOCK + 0x12000, PAGE_SIZE);
+    dma_write(r, IOVA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, 0x11);
+    qtest_writeq(r->qts, CB(0, CB_TLBIVAL),
+                 ((IOVA_BLOCK + 0x34000) >> 12) | 6ULL << 48);
+    cb_sync(r, 0);
+    dma_read(r, IOVA_BLOCK + 0x12000, PAGE_SIZE);
+    dma_write(r, IOVA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, 0x22);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+typedef enum {
+    INV_NONE,
+    INV_VA,
+    INV_VAL,
+    INV_VAA,
+    INV_ASID,
+    INV_ALL,
+    INV_ALLNSNH,
+} InvKind;
+
+#define TLB_ASID    0x35
+
+/*
+ * IOVA(0) -> DATA(0) is used and so cached, then its PTE is pointed at
+ * DATA(2). Until an invalidation covers it, the device still reads DATA(0).
+ */
+static void tlb_read_through(Rig *r, uint8_t want)
+{
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    dma_read(r, IOVA(0), PAGE_SIZE);
+    dma_write(r, IOVA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, want);
+}
+
+static void test_tlb(const void *opaque)
+{
+    InvKind kind = GPOINTER_TO_INT(opaque);
+    Rig *r = rig_start(NULL);
+    uint64_t pte, va_op = (IOVA(0) >> 12) | (uint64_t)TLB_ASID << 48;
+
+    setup_translation(r, 0, TLB_ASID);
+    pte = map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0xa0);
+    fill(r, DATA(2), PAGE_SIZE, 0xb0);
+
+    tlb_read_through(r, 0xa0);
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+    /* no invalidation yet: the old translation stays */
+    tlb_read_through(r, 0xa0);
+
+    switch (kind) {
+    case INV_NONE:
+        cb_sync(r, 0);
+        break;
+    case INV_VA:
+    case INV_VAL: {
+        uint32_t reg = kind == INV_VA ? CB_TLBIVA : CB_TLBIVAL;
+
+        /* another ASID, then another page: neither touches the entry */
+        qtest_writeq(r->qts, CB(0, reg), va_op + (1ULL << 48));
+        cb_sync(r, 0);
+        tlb_read_through(r, 0xa0);
+        qtest_writeq(r->qts, CB(0, reg), va_op + 2);
+        cb_sync(r, 0);
+        tlb_read_through(r, 0xa0);
+        qtest_writeq(r->qts, CB(0, reg), va_op);
+        cb_sync(r, 0);
+        break;
+    }
+    case INV_VAA:
+        qtest_writeq(r->qts, CB(0, CB_TLBIVAA), (IOVA(0) >> 12) + 2);
+        cb_sync(r, 0);
+        tlb_read_through(r, 0xa0);
+        qtest_writeq(r->qts, CB(0, CB_TLBIVAA), IOVA(0) >> 12);
+        cb_sync(r, 0);
+        break;
+    case INV_ASID:
+        cb_write(r, 0, CB_TLBIASID, TLB_ASID + 1);
+        cb_sync(r, 0);
+        tlb_read_through(r, 0xa0);
+        cb_write(r, 0, CB_TLBIASID, TLB_ASID);
+        cb_sync(r, 0);
+        break;
+    case INV_ALL:
+        cb_write(r, 0, CB_TLBIALL, 0);
+        cb_sync(r, 0);
+        break;
+    case INV_ALLNSNH:
+        gr0_write(r, TLBIALLNSNH, 0);
+        gr0_write(r, STLBGSYNC, 0);
+        check_hex(gr0_read(r, STLBGSTATUS), 0);
+        break;
+    }
+    tlb_read_through(r, kind == INV_NONE ? 0xa0 : 0xb0);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+static void test_tlb_sync(void)
+{
+    Rig *r = rig_start(NULL);
+
+    setup_translation(r, 0, 1);
+    for (int n = 0; n < NUM_CB; n++) {
+        cb_write(r, n, CB_TLBIASID, 1);
+        cb_write(r, n, CB_TLBSYNC, 0);
+        check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+    }
+    gr0_write(r, TLBIALLNSNH, 0);
+    gr0_write(r, STLBGSYNC, 0);
+    check_hex(gr0_read(r, STLBGSTATUS), 0);
+    rig_stop(r);
+}
+
+static void check_context_fault(Rig *r, int n, uint32_t fsr, uint64_t far,
+                                bool write)
+{
+    check_hex(cb_read(r, n, CB_FSR), fsr);
+    check_hex(qtest_readq(r->qts, CB(n, CB_FAR)), far);
+    check_hex(cb_read(r, n, CB_FAR), (uint32_t)far);
+    check_hex(cb_read(r, n, CB_FAR + 4), far >> 32);
+    check_hex(cb_read(r, n, CB_FSYNR0) & FSYNR0_WNR,
+              write ? FSYNR0_WNR : 0);
+}
+
+static void test_fault_unmapped(void)
+{
+    Rig *r = rig_start(NULL);
+
+    setup_translation(r, 0, 4);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+
+    /* a read, a long way from anything mapped */
+    dma_read(r, IOVA_HIGH + 0xabc, 4);
+    check_context_fault(r, 0, FSR_TF, IOVA_HIGH + 0xabc, false);
+    cb_write(r, 0, CB_FSR, 0);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF);
+    cb_write(r, 0, CB_FSR, FSR_TF);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+
+    /* a write, next to a mapped page */
+    qtest_memset(r->qts, IOVA(2), 0xee, PAGE_SIZE);
+    dma_write(r, IOVA(2) + 0x40, 4);
+    check_context_fault(r, 0, FSR_TF, IOVA(2) + 0x40, true);
+    check_fill(r, IOVA(2), PAGE_SIZE, 0xee);
+
+    /* another fault before the first is cleared: MULTI, first FAR kept */
+    dma_write(r, IOVA(3), 4);
+    check_context_fault(r, 0, FSR_MULTI | FSR_TF, IOVA(2) + 0x40, true);
+    cb_write(r, 0, CB_FSR, FSR_MULTI | FSR_TF);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    check_hex(gr0_read(r, SGFSR), 0);
+    rig_stop(r);
+}
+
+static void test_fault_permission(void)
+{
+    Rig *r = rig_start(NULL);
+
+    seed_buffer(r, 0xc0);
+    setup_translation(r, 0, 5);
+    map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0xd0);
+
+    /* a write to the read-only page, before anything is cached */
+    dma_write(r, IOVA(0) + 0x100, 4);
+    check_context_fault(r, 0, FSR_PF, IOVA(0) + 0x100, true);
+    check(r, DATA(0), PAGE_SIZE, 0xd0);
+    cb_write(r, 0, CB_FSR, FSR_PF);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+
+    /* reading it is fine */
+    check_translation(r, 0xd0);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+
+    /* and a write still faults with the translation cached */
+    map_page(r, 0, IOVA(2), DATA(2), false);
+    fill(r, DATA(2), PAGE_SIZE, 0xe0);
+    dma_read(r, IOVA(2), PAGE_SIZE);
+    dma_write(r, IOVA(0) + 0x200, 4);
+    check_context_fault(r, 0, FSR_PF, IOVA(0) + 0x200, true);
+    check(r, DATA(0), PAGE_SIZE, 0xd0);
+    rig_stop(r);
+}
+
+/* A fault in context bank 2 raises context interrupt 2, and only that */
+static void test_fault_irq(void)
+{
+    Rig *r = rig_start(NULL);
+
+    intercept_irqs(r);
+    setup_cb(r, 0, 1);
+    setup_translation(r, 2, 7);
+    map_page(r, 2, IOVA(1), DATA(1), true);
+    for (int i = 0; i <= NUM_CB; i++) {
+        check_irq(r, i, false);
+    }
+
+    dma_read(r, IOVA(5), 4);
+    check_context_fault(r, 2, FSR_TF, IOVA(5), false);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    check_hex(cb_read(r, 1, CB_FSR), 0);
+    check_irq(r, 3, true);
+    check_irq(r, 0, false);
+    check_irq(r, 1, false);
+    check_irq(r, 2, false);
+
+    cb_write(r, 2, CB_FSR, FSR_TF);
+    check_hex(cb_read(r, 2, CB_FSR), 0);
+    check_irq(r, 3, false);
+
+    /* CFIE clear: the fault is recorded, the line stays low until set */
+    cb_write(r, 2, CB_SCTLR, SCTLR_LINUX & ~SCTLR_CFIE);
+    dma_write(r, IOVA(6), 4);
+    check_context_fault(r, 2, FSR_TF, IOVA(6), true);
+    check_irq(r, 3, false);
+    cb_write(r, 2, CB_SCTLR, SCTLR_LINUX);
+    check_irq(r, 3, true);
+    cb_write(r, 2, CB_FSR, FSR_TF);
+    check_irq(r, 3, false);
+    rig_stop(r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    qtest_add_func("mmu500/id-regs", test_id_regs);
+    qtest_add_func("mmu500/id-regs-coherent", test_id_coherent);
+    qtest_add_func("mmu500/reg-readback", test_reg_readback);
+    qtest_add_func("mmu500/bypass/clientpd", test_bypass_clientpd);
+    qtest_add_func("mmu500/bypass/unmatched", test_unmatched_bypass);
+    qtest_add_func("mmu500/bypass/s2cr", test_s2cr_bypass);
+    qtest_add_func("mmu500/stream/unmatched-fault", test_unmatched_fault);
+    qtest_add_func("mmu500/stream/s2cr-fault", test_s2cr_fault);
+    qtest_add_func("mmu500/stream/smr-exact", test_smr_exact);
+    qtest_add_func("mmu500/stream/smr-mask", test_smr_mask);
+    qtest_add_func("mmu500/translate/offsets", test_translate_offsets);
+    qtest_add_func("mmu500/translate/block", test_translate_block);
+    qtest_add_data_func("mmu500/tlb/stale", GINT_TO_POINTER(INV_NONE),
+                        test_tlb);
+    qtest_add_data_func("mmu500/tlb/tlbiva", GINT_TO_POINTER(INV_VA),
+                        test_tlb);
+    qtest_add_data_func("mmu500/tlb/tlbival", GINT_TO_POINTER(INV_VAL),
+                        test_tlb);
+    qtest_add_data_func("mmu500/tlb/tlbivaa", GINT_TO_POINTER(INV_VAA),
+                        test_tlb);
+    qtest_add_data_func("mmu500/tlb/tlbiasid", GINT_TO_POINTER(INV_ASID),
+                        test_tlb);
+    qtest_add_data_func("mmu500/tlb/tlbiall", GINT_TO_POINTER(INV_ALL),
+                        test_tlb);
+    qtest_add_data_func("mmu500/tlb/tlbiallnsnh",
+                        GINT_TO_POINTER(INV_ALLNSNH), test_tlb);
+    qtest_add_func("mmu500/tlb/sync", test_tlb_sync);
+    qtest_add_func("mmu500/fault/unmapped", test_fault_unmapped);
+    qtest_add_func("mmu500/fault/permission", test_fault_permission);
+    qtest_add_func("mmu500/fault/irq", test_fault_irq);
+
+    return g_test_run();
+}
