@@ -63,6 +63,36 @@ def sync_count(variant: str, counter_rows: list[dict[str, Any]]) -> Check | None
     )
 
 
+def sync_coverage(variant: str, counter_rows: list[dict[str, Any]]) -> Check | None:
+    """Every unmap must clean (to the point of coherency) at least the bytes of the
+    entries it cleared; None where the kernel's trace gives no sizes (before 6.11 the
+    sync is traced by function, without its size)."""
+    rows = [
+        r
+        for r in counter_rows
+        if r["variant"] == variant and r.get("bytes_cleaned_per_unmap") is not None
+    ]
+    if not rows:
+        return None
+    short = [
+        f"{format_size(r['size_bytes'])}: {r['bytes_cleaned_per_unmap']:g} bytes cleaned per "
+        f"unmap, the entries cleared are {r['entry_bytes_cleared']} bytes"
+        for r in rows
+        if r["bytes_cleaned_per_unmap"] < r["entry_bytes_cleared"]
+    ]
+    if short:
+        return Check(
+            "sync coverage",
+            False,
+            "part of each cleared range not cleaned to the point of coherency: " + "; ".join(short),
+        )
+    return Check(
+        "sync coverage",
+        True,
+        f"bytes cleaned cover the entries cleared at all {len(rows)} sizes",
+    )
+
+
 def verdict(checks: list[Check]) -> str:
     return FAILED if any(not c.passed for c in checks) else PASSED
 

@@ -30,6 +30,7 @@ TLB_ADD_PAGE = ("arm_smmu_tlb_inv_page_nosync", "arm_smmu_tlb_add_page_s1")
 TLB_SYNC = "arm_smmu_iotlb_sync"  # both drivers' iotlb_sync: the gathered invalidation
 CANDIDATES = (*UNMAP_FUNCTIONS, *SYNC_FUNCTIONS, *TLB_ADD_PAGE, TLB_SYNC)
 LEAF_TABLE_SPAN = 2 * 1024 * 1024  # one 4K-granule leaf table maps 2M
+PAGE_BYTES = 4096  # the rig's kernels use 4K pages (and a 4K IOMMU granule)
 WARMUP_US = 200_000
 WINDOW_US = 100_000
 
@@ -186,6 +187,19 @@ def parse(output: str, what: str) -> UnmapCounts:
     return UnmapCounts(
         unmaps, syncs, add_page, tlb_sync, smin, smax, None if cleaned < 0 else cleaned
     )
+
+
+def entry_bytes_cleared(size_bytes: int, *, coherent: bool, page_size_only: bool) -> int:
+    """Bytes of page-table entries an unmap of this size clears, which a non-coherent walk
+    needs cleaned to the point of coherency (nothing for a coherent walk): 8 per entry, a
+    block entry per naturally aligned 2M when blocks are on offer and a PTE per 4K of the
+    rest (every 4K with PAGE_SIZE mappings only)."""
+    if coherent:
+        return 0
+    if page_size_only:
+        return 8 * (size_bytes // PAGE_BYTES)
+    blocks, rest = divmod(size_bytes, LEAF_TABLE_SPAN)
+    return 8 * (blocks + rest // PAGE_BYTES)
 
 
 def minimum_syncs(size_bytes: int, *, coherent: bool, page_size_only: bool) -> int:

@@ -44,6 +44,7 @@ COUNTER_COLUMNS = (
     "tlb_add_page_per_unmap",
     "tlb_sync_per_unmap",
     "bytes_cleaned_per_unmap",
+    "entry_bytes_cleared",
 )
 INCOMPLETE_MARKER = "INCOMPLETE"
 

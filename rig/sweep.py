@@ -63,6 +63,11 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
                 "bytes_cleaned_per_unmap": None
                 if counted.bytes_cleaned is None
                 else round(counted.per_unmap(counted.bytes_cleaned), 3),
+                "entry_bytes_cleared": counters.entry_bytes_cleared(
+                    size,
+                    coherent=profile.walk == "coherent",
+                    page_size_only=profile.page_sizes == "page-size-only",
+                ),
             }
         )
     return rows
@@ -98,9 +103,12 @@ def _passed_checks(state: RunState, variant: str) -> list[correctness.Check]:
                 f"{len(checked)} sizes from 4K to 4M written and read back intact through the SMMU",
             )
         )
-    synced = correctness.sync_count(variant, state.counter_rows)
-    if synced is not None:
-        found.append(synced)
+    for check in (
+        correctness.sync_count(variant, state.counter_rows),
+        correctness.sync_coverage(variant, state.counter_rows),
+    ):
+        if check is not None:
+            found.append(check)
     return found
 
 
