@@ -14,6 +14,7 @@ from rig.benchmark import Measurement
 from rig.errors import RunFailed
 from rig.patches import BASELINE
 from rig.plan import Inputs, RunState
+from rig.profile import MachineProfile
 from rig.progress import Progress
 from rig.session import BootResult, BootSpec, run_boot, run_checks_boot
 from rig.sizes import format_size
@@ -83,6 +84,23 @@ def _boot(spec: BootSpec, state: RunState, on_size: Any) -> BootResult:
     return result
 
 
+def _sanitizers(profile: MachineProfile, boots: int) -> list[correctness.Check]:
+    """The QEMU sanitizers that watched a variant's boots and found nothing (what they
+    find fails the console watch by name)."""
+    if profile.qemu != "rig-build":
+        return []
+    active = ["stale translation"]
+    if any(g.endswith(".strict-noncoherent=on") for g in profile.qemu_globals):
+        active.insert(0, "cache-maintenance violation (strict non-coherent view)")
+    return [
+        correctness.Check(
+            "QEMU sanitizers",
+            True,
+            f"active in {boots} boots, nothing reported: {', '.join(active)}",
+        )
+    ]
+
+
 def _passed_checks(state: RunState, variant: str) -> list[correctness.Check]:
     boots = [b for b in state.boots if b.spec.variant == variant]
     gates = sum(len(b.gates) for b in boots)
@@ -93,6 +111,7 @@ def _passed_checks(state: RunState, variant: str) -> list[correctness.Check]:
             True,
             f"no panic, Oops, BUG, WARNING or SMMU event in {len(boots)} boots",
         ),
+        *_sanitizers(state.inputs.profile, len(boots)),
     ]
     checked = [r for b in boots for r in b.integrity]
     if checked:

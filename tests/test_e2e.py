@@ -69,9 +69,15 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
     assert [c["name"] for c in verdict["checks"]] == [
         "gates",
         "console watch",
+        "QEMU sanitizers",
         "DMA integrity",
         "page-table syncs per unmap",
     ]
+    (sanitizers,) = [c for c in verdict["checks"] if c["name"] == "QEMU sanitizers"]
+    assert (
+        "cache-maintenance violation (strict non-coherent view), stale translation"
+        in (sanitizers["detail"])
+    )
     counted = {
         int(row["size_bytes"]): row
         for row in pd.read_csv(run_dir / "counters.csv").to_dict("records")
