@@ -105,7 +105,7 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
         ],
         "qemu": {
             "binary": inputs.qemu,
-            "version": tools.qemu_version(inputs.qemu),
+            "version": _qemu_version(inputs.qemu),
             # The source, the model's files, the patches (rig-build profiles).
             **(inputs.built_qemu.record() if inputs.built_qemu else {}),
             "dtb_smmu_node": state.dtb.smmu_node if state.dtb else None,
@@ -119,6 +119,15 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             "python": platform.python_version(),
         },
     }
+
+
+def _qemu_version(qemu: str) -> str | None:
+    """The emulator's --version, or None when there is none yet (a run that failed while
+    building it): run.json is also written on that path and must not hide its error."""
+    try:
+        return tools.qemu_version(qemu)
+    except RigError:
+        return None
 
 
 def _patch_records(inputs: Inputs, variant: str) -> list[dict[str, object]]:
