@@ -39,6 +39,13 @@ def from_error(err: RigError, boot_label: str) -> Check:
     )
 
 
+def _per_size(name: str, short: list[str], why: str, passed: str) -> Check:
+    """A check over the counted sizes: FAILED with the sizes that fell short, if any."""
+    if short:
+        return Check(name, False, f"{why}: " + "; ".join(short))
+    return Check(name, True, passed)
+
+
 def sync_count(variant: str, counter_rows: list[dict[str, Any]]) -> Check | None:
     """Every unmap must clean at least one page-table write per table it touched."""
     rows = [r for r in counter_rows if r["variant"] == variant]
@@ -50,17 +57,9 @@ def sync_count(variant: str, counter_rows: list[dict[str, Any]]) -> Check | None
         for r in rows
         if r["syncs_min"] < r["min_syncs_per_unmap"]
     ]
-    if short:
-        return Check(
-            "page-table syncs per unmap",
-            False,
-            "cleared entries not cleaned to the point of coherency: " + "; ".join(short),
-        )
-    return Check(
-        "page-table syncs per unmap",
-        True,
-        f"at or above the minimum at all {len(rows)} sizes",
-    )
+    why = "cleared entries not cleaned to the point of coherency"
+    passed = f"at or above the minimum at all {len(rows)} sizes"
+    return _per_size("page-table syncs per unmap", short, why, passed)
 
 
 def sync_coverage(variant: str, counter_rows: list[dict[str, Any]]) -> Check | None:
@@ -80,17 +79,9 @@ def sync_coverage(variant: str, counter_rows: list[dict[str, Any]]) -> Check | N
         for r in rows
         if r["bytes_cleaned_per_unmap"] < r["entry_bytes_cleared"]
     ]
-    if short:
-        return Check(
-            "sync coverage",
-            False,
-            "part of each cleared range not cleaned to the point of coherency: " + "; ".join(short),
-        )
-    return Check(
-        "sync coverage",
-        True,
-        f"bytes cleaned cover the entries cleared at all {len(rows)} sizes",
-    )
+    why = "part of each cleared range not cleaned to the point of coherency"
+    passed = f"bytes cleaned cover the entries cleared at all {len(rows)} sizes"
+    return _per_size("sync coverage", short, why, passed)
 
 
 def verdict(checks: list[Check]) -> str:

@@ -28,7 +28,8 @@ class Settings:
     # A QEMU source tree to build the emulator from instead of Debian's (see
     # rig.qemu_source): a git checkout's HEAD, or a plain folder.
     qemu_src: str | None = None
-    profile: str = "smmuv3-noncoherent"
+    # The seed's IOMMU: the rig's Arm MMU-500 model, non-coherent walk, sanitizers on.
+    profile: str = "mmu500-noncoherent"
     patches: tuple[str, ...] = ("final",)
     mode: str = "icount"
     sizes: tuple[str, ...] = DEFAULT_SIZES

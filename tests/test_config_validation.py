@@ -79,7 +79,7 @@ def test_unknown_profile_lists_known_ones() -> None:
 
 def test_default_settings_file_is_valid() -> None:
     loaded = settings.load(paths.DEFAULT_BENCH_CONFIG)
-    assert loaded.profile == "smmuv3-noncoherent"
+    assert loaded.profile == "mmu500-noncoherent"
     assert loaded.patches == ("final",)
     assert [s // 1024 for s in loaded.size_bytes] == [4, 64, 128, 256, 512, 1024, 2048, 4096]
 

@@ -1,4 +1,5 @@
-"""End to end with the real parts: Debian's kernel tree, the cross compiler, QEMU's SMMUv3.
+"""End to end with the real parts: Debian's kernel tree, the cross compiler, the rig's
+QEMU with its MMU-500 model (the default profile).
 
 The first run on a machine builds the kernel (about 3 minutes on 2 cores); later
 runs use the rig's cache, as `make bench` does.
@@ -45,7 +46,7 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
     )
     assert {g["name"]: g["passed"] for g in boot["gates"]} == {
         "kernel identity": True,
-        "arm-smmu-v3 probed": True,
+        "arm-smmu probed": True,
         "device in an IOMMU group": True,
         "benchmark driver bound": True,
         "TLB invalidation mode": True,
@@ -53,11 +54,11 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
         "page sizes": True,
         "io-pgtable selftest": True,
     }
+    # QEMU marks the whole machine coherent at the DT root; the model's node says
+    # otherwise, as its ID0.CTTW does.
     node = record["qemu"]["dtb_smmu_node"]
-    assert record["qemu"]["dtb_edits"] == [
-        f"deleted dma-coherent from {node}",
-        f"added dma-noncoherent to {node} (/ says dma-coherent)",
-    ]
+    assert node.startswith("/iommu@")
+    assert record["qemu"]["dtb_edits"] == [f"added dma-noncoherent to {node} (/ says dma-coherent)"]
     console = (run_dir / boot["console_log"]).read_text()
     assert f"SMMU-RIG-READY release={boot['expected_release']}" in console
     assert (run_dir / "summary.md").exists() and (run_dir / "latency.png").exists()

@@ -76,7 +76,7 @@ def test_broken_patches_are_failed_by_a_named_check(
     }
     # The stale PTE left behind is found by the next map of the same IOVA (a WARN in
     # io-pgtable); the missing clean, invisible to TCG's walker, by the strict
-    # non-coherent view of the default profile's SMMUv3 at the first invalidation
+    # non-coherent view of the default profile at the first invalidation
     # (tests/test_correctness.py covers the sync count it used to be left to).
     assert caught["broken-partial-clear"] == ["console: WARNING"]
     assert caught["broken-no-sync"] == ["console: cache-maintenance violation"]

@@ -34,6 +34,7 @@ TEST_PATCHES = Path(__file__).resolve().parent / "data" / "patches"
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
+    """A small real tree: src/file.c as the patches expect it."""
     root = tmp_path / "tree"
     (root / "src").mkdir(parents=True)
     (root / "src" / "file.c").write_text(ORIGINAL)
