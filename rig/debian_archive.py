@@ -154,7 +154,7 @@ class Suite:
                 excerpt=(result.stderr or result.stdout)[-2000:],
             )
         found = set(re.findall(r"^Version: (\S+)$", result.stdout, re.MULTILINE))
-        return sorted(found, key=functools.cmp_to_key(compare_versions), reverse=True)
+        return sorted(found, key=version_key, reverse=True)
 
     def fetch_source(self, package: str, version: str, dest: Path) -> Path | None:
         """The source package's .dsc (and its tarballs) in ``dest``, or None when the
@@ -175,3 +175,7 @@ def compare_versions(first: str, second: str) -> int:
         if subprocess.run(asked, check=False).returncode == 0:
             return answer
     return 1
+
+
+# Sorts versions as Debian does: sorted(versions, key=version_key).
+version_key = functools.cmp_to_key(compare_versions)

@@ -9,8 +9,6 @@ copied. Either way the rig builds in its cache and never writes to the source.
 
 from __future__ import annotations
 
-import functools
-import os
 import shutil
 import subprocess
 import sys
@@ -18,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rig import debian_archive, tools
+from rig import debian_archive, tools, user_trees
 from rig.errors import InfraError, UserError
-from rig.hashing import sha256_file, sha256_text
+from rig.hashing import sha256_file
 from rig.locking import locked
 
 PACKAGE = "qemu"
@@ -48,13 +46,7 @@ class QemuSource:
             tools.output(["dpkg-source", "-x", str(self.dsc), str(dest)])
         elif self.commit is not None and self.tree is not None:
             dest.mkdir(parents=True)
-            archive = subprocess.Popen(
-                ["git", "-C", str(self.tree), "archive", "--format=tar", self.commit],
-                stdout=subprocess.PIPE,
-            )
-            subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
-            if archive.wait() != 0:
-                raise InfraError(f"git archive of {self.tree} at {self.commit} failed")
+            user_trees.export_commit(self.tree, self.commit, dest)
         elif self.tree is not None:
             shutil.copytree(
                 self.tree, dest, symlinks=True, ignore=shutil.ignore_patterns(*_NOT_SOURCE)
@@ -81,7 +73,7 @@ def from_debian(cache: Path) -> QemuSource:
         dsc = _downloaded(download)
         if dsc is None:
             dsc = _download(cache, download)
-    version = dsc.name.removeprefix(f"{PACKAGE}_").removesuffix(".dsc")
+    version = _dsc_version(dsc)
     return QemuSource(
         identity={
             "kind": "debian",
@@ -94,33 +86,16 @@ def from_debian(cache: Path) -> QemuSource:
     )
 
 
+def _dsc_version(dsc: Path) -> str:
+    """`qemu_10.2.2+ds-1.dsc` -> `10.2.2+ds-1`."""
+    return dsc.name.removeprefix(f"{PACKAGE}_").removesuffix(".dsc")
+
+
 def _downloaded(download: Path) -> Path | None:
-    found = [
-        dsc
-        for dsc in download.glob(f"{PACKAGE}_*.dsc")
-        if _new_enough(dsc.name.removeprefix(f"{PACKAGE}_").removesuffix(".dsc"))
-    ]
-    if not found:
-        return None
-    names = {dsc.name.removeprefix(f"{PACKAGE}_").removesuffix(".dsc"): dsc for dsc in found}
-    newest = max(names, key=_version_key)
-    return names[newest]
-
-
-def _version_key(version: str) -> Any:
-    return functools.cmp_to_key(debian_archive.compare_versions)(version)
-
-
-def _fingerprint(tree: Path) -> str:
-    """What a plain tree holds, cheaply: every source file's path, size and mtime."""
-    listing = []
-    for folder, dirs, files in os.walk(tree):
-        dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCE)
-        for name in sorted(files):
-            path = Path(folder) / name
-            stat = path.lstat()
-            listing.append(f"{path.relative_to(tree)}\t{stat.st_size}\t{stat.st_mtime_ns}")
-    return sha256_text("\n".join(listing))
+    """The newest downloaded source new enough for the model, if any."""
+    found = {_dsc_version(dsc): dsc for dsc in download.glob(f"{PACKAGE}_*.dsc")}
+    usable = [version for version in found if _new_enough(version)]
+    return found[max(usable, key=debian_archive.version_key)] if usable else None
 
 
 def _download(cache: Path, download: Path) -> Path:
@@ -170,7 +145,7 @@ def from_tree(tree: Path) -> QemuSource:
                 "kind": "tree",
                 "path": str(tree),
                 "version": version,
-                "fingerprint": _fingerprint(tree),
+                "fingerprint": user_trees.fingerprint(tree, _NOT_SOURCE),
             },
             version=version,
             tree=tree,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rig import debian_archive, prereqs, tools
+from rig import debian_archive, prereqs, tools, user_trees
 from rig.errors import InfraError, UserError
 from rig.hashing import sha256_file, sha256_json, sha256_text
 from rig.locking import locked
@@ -150,7 +149,7 @@ def _user_tree(path: Path) -> KernelSource:
         diff = tools.output(["git", "-C", str(tree), "diff", "HEAD"])
         identity.update(kind="git", commit=head, local_changes_sha256=sha256_text(diff))
     else:
-        identity["files_fingerprint"] = _fingerprint(tree)
+        identity["files_fingerprint"] = user_trees.fingerprint(tree)
     return KernelSource(tree=tree, kernel_version=kernel_version(tree), identity=identity)
 
 
@@ -175,18 +174,7 @@ def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
             print(f"exporting {ref} ({commit[:12]}) of {repo} into the cache", flush=True)
             dest.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".export-") as tmp:
-                archive = subprocess.Popen(
-                    ["git", "-C", str(repo), "archive", "--format=tar", commit],
-                    stdout=subprocess.PIPE,
-                )
-                unpacked = subprocess.run(
-                    ["tar", "-x", "-C", tmp], stdin=archive.stdout, capture_output=True, check=False
-                )
-                if archive.wait() != 0 or unpacked.returncode != 0:
-                    raise InfraError(
-                        f"exporting {commit[:12]} of {repo} failed",
-                        excerpt=unpacked.stderr.decode(errors="replace"),
-                    )
+                user_trees.export_commit(repo, commit, Path(tmp))
                 if dest.exists():
                     shutil.rmtree(dest)
                 Path(tmp).rename(dest)
@@ -195,18 +183,3 @@ def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
         raise UserError(f"--ref {ref} of {repo}: not a Linux source tree at that commit")
     identity = {"kind": "git", "path": str(repo), "ref": ref, "commit": commit}
     return KernelSource(tree=dest, kernel_version=kernel_version(dest), identity=identity)
-
-
-def _fingerprint(tree: Path) -> str:
-    """Path, size and mtime of every file: changes when any file does."""
-    entries = []
-    for root, dirs, files in os.walk(tree):
-        dirs[:] = sorted(d for d in dirs if d != ".git")
-        for name in sorted(files):
-            full = Path(root) / name
-            try:
-                info = full.stat()
-            except OSError:
-                continue
-            entries.append(f"{full.relative_to(tree)}:{info.st_size}:{info.st_mtime_ns}")
-    return sha256_text("\n".join(entries))

@@ -23,7 +23,7 @@ def test_upstream_version(debian: str, upstream: str) -> None:
 def test_versions_sort_as_debian_sorts_them() -> None:
     listed = ["1:10.2.2+ds-1", "1:11.1.3+ds-1", "1:11.1.2+ds-3", "1:7.2+dfsg-7"]
     ordered = sorted(
-        listed, key=qemu_source._version_key, reverse=True
+        listed, key=debian_archive.version_key, reverse=True
     )  # dpkg's order, not string order
     assert ordered == ["1:11.1.3+ds-1", "1:11.1.2+ds-3", "1:10.2.2+ds-1", "1:7.2+dfsg-7"]
 
