@@ -50,13 +50,16 @@ class BuiltQemu:
     qtest: Path
     source: QemuSource
     key: str
+    # What was built into it, hashed once when it was keyed: qemu/'s files, the patches.
+    model: dict[str, str]
+    patches: dict[str, str]
 
     def record(self) -> dict[str, Any]:
         """How run.json names the emulator it ran."""
         return {
             "source": self.source.identity,
-            "model_files": {str(p): sha256_file(paths.QEMU_MODEL / p) for p in model_files()},
-            "patches": {p.name: sha256_file(p) for p in patch_files()},
+            "model_files": self.model,
+            "patches": self.patches,
             "build_key": self.key,
         }
 
@@ -74,12 +77,22 @@ def model_files(model_dir: Path = paths.QEMU_MODEL) -> list[Path]:
     )
 
 
-def build_key(source: QemuSource) -> str:
+def _model_hashes() -> dict[str, str]:
+    return {str(p): sha256_file(paths.QEMU_MODEL / p) for p in model_files()}
+
+
+def _patch_hashes() -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in patch_files()}
+
+
+def build_key(
+    source: QemuSource, model: dict[str, str] | None = None, patches: dict[str, str] | None = None
+) -> str:
     return sha256_json(
         {
             "source": source.identity,
-            "model": {str(p): sha256_file(paths.QEMU_MODEL / p) for p in model_files()},
-            "patches": {p.name: sha256_file(p) for p in patch_files()},
+            "model": _model_hashes() if model is None else model,
+            "patches": _patch_hashes() if patches is None else patches,
             "configure": CONFIGURE,
             "recipe": RECIPE_VERSION,
         }
@@ -127,9 +140,11 @@ def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Buil
     """qemu-system-aarch64 with the model, and its qtest: cached, or built now (minutes)."""
     with progress.phase("QEMU source"):
         source = qemu_source.resolve(cache, qemu_src)
-    key = build_key(source)
+    model, patches = _model_hashes(), _patch_hashes()
+    key = build_key(source, model, patches)
     home = cache / "qemu" / key[:16]
-    built = BuiltQemu(home / "src" / "build" / QEMU, home / "src" / "build" / QTEST, source, key)
+    build_dir = home / "src" / "build"
+    built = BuiltQemu(build_dir / QEMU, build_dir / QTEST, source, key, model, patches)
     stamp = home / "complete"
     with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
         if stamp.exists() and built.binary.exists() and built.qtest.exists():
