@@ -89,9 +89,23 @@ def _sanitizers(profile: MachineProfile, boots: int) -> list[correctness.Check]:
     find fails the console watch by name)."""
     if profile.qemu != "rig-build":
         return []
-    active = ["stale translation"]
-    if any(g.endswith(".strict-noncoherent=on") for g in profile.qemu_globals):
-        active.insert(0, "cache-maintenance violation (strict non-coherent view)")
+    # As the devices' properties say: strict-noncoherent off and check-stale on by default.
+    active = [
+        name
+        for name, on in (
+            (
+                "cache-maintenance violation (strict non-coherent view)",
+                any(g.endswith(".strict-noncoherent=on") for g in profile.qemu_globals),
+            ),
+            (
+                "stale translation",
+                not any(g.endswith(".check-stale=off") for g in profile.qemu_globals),
+            ),
+        )
+        if on
+    ]
+    if not active:
+        return []
     return [
         correctness.Check(
             "QEMU sanitizers",
