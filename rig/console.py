@@ -41,6 +41,7 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
     # a DMA served from an IOTLB entry the page tables no longer give.
     FatalPattern("cache-maintenance violation", r"(?:mmu500|smmuv3): cache-maintenance violation"),
     FatalPattern("stale translation", r"(?:mmu500|smmuv3): stale translation"),
+    FatalPattern("DMA after unmap", r"smmu-rig: DMA probe: \d+ page\(s\)"),
 )
 # After a fatal match, keep reading this long so the excerpt holds the whole splat.
 SPLAT_GRACE_S = 2.0

@@ -98,7 +98,9 @@ def boot_specs(
     for order, (name, repeat, kind) in enumerate(boot_plan(inputs), start=1):
         kernel = by_name[name]
         qmp = scratch / f"qmp-{order}.sock"
-        boot = BootFiles(kernel.image, initrd, dtb=dtb_path, qmp_socket=qmp, disk=disk)
+        boot = BootFiles(
+            kernel.image, initrd, dtb=dtb_path, qmp_socket=qmp, disk=disk, probe=kind == "checks"
+        )
         suffix = f"r{repeat}" if kind == "timed" else "checks"
         log = run_dir / "console" / f"{order:02d}-{name}-{suffix}.log"
         specs.append(

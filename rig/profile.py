@@ -17,6 +17,9 @@ PageSizes = Literal["all", "page-size-only"]
 QemuBuild = Literal["system", "rig-build"]
 # The Linux driver each emulated SMMU is probed by.
 DRIVERS = {"smmuv3": "arm-smmu-v3", "mmu500": "arm-smmu"}
+# The support patch that has the probe device read each range right after its unmap.
+PROBE_PATCH = "dma-probe"
+
 # What each emulated SMMU is, in a plot's or a report's words.
 DEVICE_NAMES = {"smmuv3": "emulated SMMUv3", "mmu500": "emulated Arm MMU-500 (SMMUv2)"}
 WALK_NAMES = {"coherent": "coherent walk", "noncoherent": "non-coherent walk"}
@@ -52,12 +55,21 @@ class MachineProfile:
     qemu: QemuBuild = "system"
     # Device properties set with -global, e.g. arm-mmu500.coherent-walk=on.
     qemu_globals: tuple[str, ...] = ()
+    # The benchmark device of checks boots, at bench_device_bdf: pci-dma-probe reads
+    # every unmapped range through the SMMU right after the unmap (the support patch
+    # dma-probe rings it), so a translation the unmap left alive is used.
+    probe_device: str | None = None
 
     @property
     def driver(self) -> str:
         return DRIVERS[self.iommu]
 
     def __post_init__(self) -> None:
+        if self.probe_device is not None and PROBE_PATCH not in self.support_patches:
+            raise UserError(
+                f"profile {self.name}: key 'probe_device' needs support patch "
+                f"{PROBE_PATCH!r} in 'support_patches', which rings the probe after an unmap"
+            )
         if self.memory_mb < 256:
             raise UserError(f"profile {self.name}: key 'memory_mb' must be at least 256")
         if self.iommu not in DRIVERS:
@@ -99,6 +111,8 @@ class BootFiles:
     qmp_socket: Path | None = None
     disk: Path | None = None
     cmdline: tuple[str, ...] = field(default_factory=tuple)
+    # A checks boot: the profile's probe device, if any, replaces the benchmark device.
+    probe: bool = False
 
 
 def mode_by_name(name: str) -> TimingMode:
@@ -172,7 +186,8 @@ def argv(
     args += ["-append", kernel_cmdline(profile, boot.cmdline)]
     if boot.dtb is not None:
         args += ["-dtb", str(boot.dtb)]
-    args += ["-device", profile.bench_device]
+    device = profile.probe_device if boot.probe and profile.probe_device else profile.bench_device
+    args += ["-device", device]
     if boot.disk is not None:
         args += ["-drive", f"file={boot.disk},if=none,format=raw,id=rigdisk"]
         args += ["-device", f"{profile.integrity_device},drive=rigdisk"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from rig import benchmark, counters, gates, integrity
+from rig import benchmark, counters, dma_probe, gates, integrity
 from rig.console import Console
 from rig.errors import RunFailed
 from rig.machine import Machine
@@ -45,6 +45,7 @@ class BootResult:
     measurements: list[tuple[int, benchmark.Measurement]] = field(default_factory=list)
     counts: list[tuple[int, counters.UnmapCounts]] = field(default_factory=list)
     integrity: list[integrity.IntegrityResult] = field(default_factory=list)
+    probe: dma_probe.ProbeCounts | None = None
 
 
 SizeCallback = Callable[[BootSpec, int, benchmark.Measurement], None]
@@ -219,5 +220,42 @@ def run_checks_boot(spec: BootSpec, profile: MachineProfile, settings: Settings)
                 for command in counters.window_commands(plan, _command(settings, size)):
                     output = console.check(command)
                 counted.append((size, counters.parse(output, f"{spec.variant} at {size} bytes")))
+        probed = None
+        if profile.probe_device is not None:
+            probed = probe_pass(spec, console, profile, settings, ran_benchmark=bool(counted))
         assert machine.boot_seconds is not None
-        return BootResult(spec, machine.boot_seconds, results, counts=counted, integrity=checked)
+        return BootResult(
+            spec, machine.boot_seconds, results, counts=counted, integrity=checked, probe=probed
+        )
+
+
+def probe_pass(
+    spec: BootSpec,
+    console: Console,
+    profile: MachineProfile,
+    settings: Settings,
+    *,
+    ran_benchmark: bool,
+) -> dma_probe.ProbeCounts:
+    """The probe device's counts after the benchmark's unmaps (run here when counting
+    did not run it); a translation that outlived an unmap fails the variant."""
+    if not ran_benchmark:
+        for size in settings.size_bytes:
+            console.check(_command(settings, size))
+    sg = console.check(dma_probe.sg_command(dma_bits=settings.dma_bits))
+    output = console.check(dma_probe.registers_command(profile.bench_device_bdf))
+    try:
+        counts = dma_probe.parse(output)
+    except RunFailed as err:
+        err.log_path = str(spec.console_log)
+        raise
+    counts = replace(counts, sg_runs=int(dma_probe.ran_sg(sg)))
+    problem = dma_probe.problem(counts)
+    if problem is not None:
+        raise RunFailed(
+            f"boot {spec.label}: {problem}",
+            excerpt=output,
+            log_path=str(spec.console_log),
+            check=dma_probe.CHECK,
+        )
+    return counts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rig import correctness, counters
+from rig import correctness, counters, dma_probe
 from rig.benchmark import Measurement
 from rig.errors import RunFailed
 from rig.patches import BASELINE
@@ -127,6 +127,15 @@ def _passed_checks(state: RunState, variant: str) -> list[correctness.Check]:
         ),
         *_sanitizers(state.inputs.profile, len(boots)),
     ]
+    probed = [b.probe for b in boots if b.probe is not None]
+    if probed:
+        found.append(
+            correctness.Check(
+                dma_probe.CHECK,
+                True,
+                dma_probe.describe(dma_probe.total(probed)),
+            )
+        )
     checked = [r for b in boots for r in b.integrity]
     if checked:
         found.append(

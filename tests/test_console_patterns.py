@@ -20,6 +20,10 @@ LINES = {
         "served from the IOTLB -> 0x4a3b1000 rw, the page tables now say no translation "
         "(translation fault)"
     ),
+    "DMA after unmap": (
+        "pci 0000:00:01.0: smmu-rig: DMA probe: 3 page(s) of 0x00000000fff00000+0x10000 "
+        "still translate after unmap"
+    ),
     "SMMU fault": "arm-smmu 9050000.iommu: Unhandled context fault: fsr=0x402, iova=0xffe00000",
     "WARNING": "WARNING: CPU: 0 PID: 1 at drivers/iommu/io-pgtable-arm.c:651 __arm_lpae_unmap",
 }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rig import paths
 from rig import profile as prof
+from rig.errors import UserError
 from rig.profile import BootFiles
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -62,3 +64,29 @@ def test_lazy_invalidation_goes_on_the_kernel_command_line(tmp_path: Path) -> No
     profile = prof.load_profile("lazy", tmp_path)
     argv = prof.argv(profile, prof.mode_by_name("icount"), BOOT)
     assert "iommu.strict=0" in argv[argv.index("-append") + 1]
+
+
+def test_checks_boots_swap_in_the_probe_device_at_the_same_address() -> None:
+    profile = prof.load_profile("mmu500-noncoherent")
+    mode = prof.mode_by_name("icount")
+    timed = prof.argv(profile, mode, BOOT)
+    checks = prof.argv(profile, mode, replace(BOOT, probe=True))
+    differing = [(a, b) for a, b in zip(timed, checks, strict=True) if a != b]
+    assert differing == [("pci-testdev", "pci-dma-probe")]
+
+
+def test_a_profile_without_a_probe_device_keeps_its_device_in_checks_boots() -> None:
+    profile = prof.load_profile("smmuv3-noncoherent")
+    mode = prof.mode_by_name("icount")
+    assert prof.argv(profile, mode, replace(BOOT, probe=True)) == prof.argv(profile, mode, BOOT)
+
+
+def test_a_probe_device_without_the_patch_that_rings_it_is_refused(tmp_path: Path) -> None:
+    text = (paths.QEMU_CONFIGS / "mmu500-noncoherent.yaml").read_text()
+    (tmp_path / "noring.yaml").write_text(
+        text.replace("support_patches: [dma-probe]", "support_patches: []")
+    )
+    with pytest.raises(UserError) as caught:
+        prof.load_profile("noring", tmp_path)
+    assert "'probe_device'" in caught.value.message
+    assert "dma-probe" in caught.value.message

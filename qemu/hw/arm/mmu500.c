@@ -4,13 +4,26 @@
  * What Linux's arm-smmu driver and its MMU-500 implementation use: the global
  * register space (sCR0, sACR, ID0-ID7, sGFSR and syndromes, global TLB
  * invalidation with sync and status, stream match and stream-to-context
- * registers), the CBAR/CBA2R space, and per context bank SCTLR, ACTLR,
- * TCR/TCR2, TTBR0/1, MAIR0/1, FSR, FAR, FSYNR0, the TLB invalidation registers
- * (by VA, by ASID, all) and TLBSYNC/TLBSTATUS. Stage-1 AArch64 tables with the
- * shared SMMU walker and IOTLB (which keeps an entry until it is invalidated or
- * the IOTLB fills and is emptied). The sanitizers (smmu-sanitizer.c) report a
- * translation served from the IOTLB that the tables no longer give, and, with
- * strict-noncoherent, a walk of lines the guest never cleaned.
+ * registers), the CBAR/CBFRSYNRA/CBA2R space, and per context bank SCTLR,
+ * ACTLR, TCR/TCR2, TTBR0/1, MAIR0/1, FSR, FAR, FSYNR0, the TLB invalidation
+ * registers (by VA, leaf only or not, by ASID, all) and TLBSYNC/TLBSTATUS.
+ *
+ * Translation: stage 1 only (CBAR type "stage 1, stage 2 bypass"), AArch64
+ * descriptors (CBA2R.VA64) with a 4K granule, walked by the model itself so
+ * that intermediate levels can be cached. Any other configuration the guest
+ * writes raises a translation fault and is logged, never an abort. The IOTLB
+ * and the walk cache (mmu500-tlb.c) have a fixed capacity; invalidations take
+ * effect when a TLB sync completes.
+ *
+ * The sanitizers (smmu-sanitizer.c) report by name a translation served from
+ * the IOTLB or the walk cache that the current tables no longer give, or one
+ * whose invalidation was issued but never synced ("stale translation"), and,
+ * with strict-noncoherent, tables whose memory and cleaned view disagree at an
+ * invalidation, at a sync or at a first walk ("cache-maintenance violation").
+ *
+ * Accesses with the debug attribute (MMU500_IDX_PROBE) are translated like any
+ * other but never recorded as faults, so a test device can look at what the
+ * SMMU would do with an IOVA without disturbing the guest.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -84,6 +97,8 @@
 #define GR1_CBFRSYNRA(n)    (0x400 + 4 * (n))
 #define GR1_CBA2R(n)        (0x800 + 4 * (n))
 #define CBA2R_VA64          (1u << 0)
+#define CBAR_TYPE(v)        (((v) >> 16) & 3)
+#define CBAR_TYPE_S1_S2BYPASS 1
 
 /* Context bank registers */
 #define CB_SCTLR            0x000
@@ -114,11 +129,22 @@
 #define CBSCTLR_CFIE          (1u << 6)
 
 #define FSR_TF              (1u << 1)
+#define FSR_AFF             (1u << 2)
 #define FSR_PF              (1u << 3)
 #define FSR_EF              (1u << 4)
+#define FSR_ASF             (1u << 7)
 #define FSR_MULTI           (1u << 31)
 #define FSR_FAULT           (FSR_MULTI | 0x1feu)
+#define FSYNR0_PLVL(l)      ((uint32_t)(l) & 3)
 #define FSYNR0_WNR          (1u << 4)
+#define FSYNR0_PTWF         (1u << 10)
+
+/* Stage-1 AArch64 descriptors, 4K granule */
+#define DESC_VALID          (1ULL << 0)
+#define DESC_TABLE          (1ULL << 1)
+#define DESC_AP_RDONLY      (1ULL << 7)
+#define DESC_AF             (1ULL << 10)
+#define DESC_ADDR           0x0000fffffffff000ULL
 
 #define TCR_T0SZ(v)         ((v) & 0x3f)
 #define TCR_EPD0            (1u << 7)
@@ -168,9 +194,6 @@ static uint32_t mmu500_id(MMU500State *s, int n)
     }
 }
 
-static void mmu500_fill_cfg(MMU500State *s, MMU500ContextBank *cb,
-                            SMMUTransCfg *cfg);
-
 /* "cb=N stream=0x20,0x21": a context bank and the streams that use it. */
 static void mmu500_where(MMU500State *s, int n, char *buf, size_t len)
 {
@@ -191,48 +214,287 @@ static void mmu500_where(MMU500State *s, int n, char *buf, size_t len)
     }
 }
 
-/*
- * The cache-maintenance check: when the guest invalidates a translation,
- * memory and the walker's cleaned view must agree about it.
- */
-static void mmu500_check_invalidation(MMU500State *s, int asid, dma_addr_t iova)
-{
-    char where[96];
+/* A walk's outcome: a leaf, or a fault and the level it was found at. */
+typedef struct MMU500Walk {
+    uint32_t fault;             /* an FSR bit, 0 when it translates */
+    bool ptw_abort;             /* the fault was a descriptor read's */
+    int level;
+    uint64_t pa;                /* the leaf's output address */
+    uint64_t mask;              /* the leaf's size - 1 */
+    IOMMUAccessFlags perm;
+    int cached_level;           /* the walk cache gave this level's table */
+    uint64_t cached_table;
+} MMU500Walk;
 
-    if (!s->strict_noncoherent) {
+/* What bank @n's registers select for @iova, or why they cannot be walked. */
+typedef struct MMU500Regime {
+    const char *unsupported;    /* NULL when the model can walk it */
+    uint16_t asid;
+    int start_level;
+    int oas;
+    uint64_t ttb;
+} MMU500Regime;
+
+static void mmu500_regime(MMU500State *s, int n, uint64_t iova,
+                          MMU500Regime *r)
+{
+    MMU500ContextBank *cb = &s->cb[n];
+    uint32_t pasize = TCR2_PASIZE(cb->tcr2);
+    int tsz, va_bits;
+    bool upper;
+
+    memset(r, 0, sizeof(*r));
+    r->asid = TTBR_ASID(cb->ttbr0);
+    if (CBAR_TYPE(cb->cbar) != CBAR_TYPE_S1_S2BYPASS) {
+        r->unsupported = "CBAR type other than stage 1 with stage 2 bypass";
         return;
     }
-    for (int n = 0; n < MMU500_NUM_CB; n++) {
-        MMU500ContextBank *cb = &s->cb[n];
-        SMMUTransCfg cfg;
-
-        if (!(cb->sctlr & CBSCTLR_M) ||
-            (asid >= 0 && TTBR_ASID(cb->ttbr0) != asid)) {
-            continue;
-        }
-        mmu500_fill_cfg(s, cb, &cfg);
-        mmu500_where(s, n, where, sizeof(where));
-        smmu_sanitizer_check_invalidation(&s->sanitizer, ARM_SMMU(s), &cfg,
-                                          iova, where);
+    if (!(cb->cba2r & CBA2R_VA64)) {
+        r->unsupported = "AArch32 descriptors (CBA2R.VA64 clear)";
+        return;
+    }
+    upper = extract64(iova, 63, 1);
+    tsz = upper ? TCR_T1SZ(cb->tcr) : TCR_T0SZ(cb->tcr);
+    if (upper ? TCR_TG1(cb->tcr) != 2 : TCR_TG0(cb->tcr) != 0) {
+        r->unsupported = "a granule other than 4K";
+        return;
+    }
+    if (tsz < 16 || tsz > 39) {
+        r->unsupported = "a T0SZ/T1SZ outside 16..39";
+        return;
+    }
+    va_bits = 64 - tsz;
+    r->start_level = 4 - DIV_ROUND_UP(va_bits - 12, 9);
+    r->oas = pasize < ARRAY_SIZE(pasize_bits) ? pasize_bits[pasize] : 48;
+    r->oas = MIN(r->oas, 48);
+    r->ttb = TTBR_ADDR(upper ? cb->ttbr1 : cb->ttbr0);
+    if ((upper ? (cb->tcr & TCR_EPD1) : (cb->tcr & TCR_EPD0)) ||
+        (upper ? ~iova : iova) >> va_bits) {
+        r->start_level = -1;    /* outside both regions: translation fault */
     }
 }
 
-static void mmu500_tlb_inv_va(MMU500State *s, uint64_t val, bool all_asids)
+static bool mmu500_read_desc(MMU500State *s, uint64_t pa, bool view,
+                             uint64_t *desc)
 {
-    int asid = all_asids ? -1 : TTBR_ASID(val);
-    dma_addr_t iova = (val & ((1ULL << 44) - 1)) << 12;
-
-    trace_mmu500_tlbi_va(asid, iova);
-    mmu500_check_invalidation(s, asid, iova);
-    smmu_iotlb_inv_iova(ARM_SMMU(s), asid, -1, iova, 0, 1, 0);
+    if (view) {
+        return smmu_sanitizer_read_view(&s->sanitizer, pa, desc) == 0;
+    }
+    return ldq_le_dma(&address_space_memory, pa, desc,
+                      MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
 }
 
-static void mmu500_tlb_inv_all(MMU500State *s)
+/*
+ * Walk bank @n's stage-1 tables for @iova. With @cached, start at the deepest
+ * table the walk cache holds and fill it on the way down. With @view, read
+ * descriptors as the strict non-coherent view has them.
+ */
+static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
+                        uint64_t iova, bool cached, bool view, MMU500Walk *w)
 {
-    trace_mmu500_tlbi_all();
-    smmu_iotlb_inv_all(ARM_SMMU(s));
+    uint64_t table = r->ttb & DESC_ADDR;
+    int level = r->start_level;
+
+    memset(w, 0, sizeof(*w));
+    w->fault = FSR_TF;
+    if (level < 0) {
+        w->level = 0;
+        return;
+    }
+    if (cached) {
+        MMU500WalkEntry *hit = mmu500_walk_lookup(&s->cache, n, r->asid, iova);
+
+        if (hit && hit->level > level) {
+            level = hit->level;
+            table = hit->table;
+            w->cached_level = level;
+            w->cached_table = table;
+        }
+    }
+    for (;; level++) {
+        int shift = 12 + 9 * (3 - level);
+        uint64_t desc, out;
+
+        w->level = level;
+        if (!mmu500_read_desc(s, table + ((iova >> shift) & 0x1ff) * 8, view,
+                              &desc)) {
+            w->fault = FSR_EF;
+            w->ptw_abort = true;
+            return;
+        }
+        if (!(desc & DESC_VALID)) {
+            return;
+        }
+        out = desc & DESC_ADDR;
+        if (level < 3 && (desc & DESC_TABLE)) {
+            if (out >> r->oas) {
+                w->fault = FSR_ASF;
+                return;
+            }
+            if (cached) {
+                mmu500_walk_insert(&s->cache, n, r->asid, level + 1, iova, out);
+            }
+            table = out;
+            continue;
+        }
+        if ((level == 3) != !!(desc & DESC_TABLE) || level == 0) {
+            return;             /* reserved, or a level 0 block */
+        }
+        w->mask = (1ULL << shift) - 1;
+        w->pa = out & ~w->mask;
+        if (w->pa >> r->oas) {
+            w->fault = FSR_ASF;
+        } else if (!(desc & DESC_AF)) {
+            w->fault = FSR_AFF;
+        } else {
+            w->fault = 0;
+            w->perm = (desc & DESC_AP_RDONLY) ? IOMMU_RO : IOMMU_RW;
+        }
+        return;
+    }
 }
 
+static void mmu500_describe(const MMU500Walk *w, uint64_t iova, char *buf,
+                            size_t len)
+{
+    if (w->fault) {
+        snprintf(buf, len, "no translation (%s at level %d)",
+                 w->fault == FSR_EF ? "walk abort" :
+                 w->fault == FSR_AFF ? "access flag fault" :
+                 w->fault == FSR_ASF ? "address size fault" :
+                 "translation fault", w->level);
+    } else {
+        snprintf(buf, len, "-> 0x%" PRIx64 " %s", w->pa + (iova & w->mask),
+                 w->perm & IOMMU_WO ? "rw" : "ro");
+    }
+}
+
+static bool mmu500_same(const MMU500Walk *a, const MMU500Walk *b,
+                        uint64_t iova)
+{
+    if (a->fault || b->fault) {
+        return a->fault && b->fault;
+    }
+    return a->pa + (iova & a->mask) == b->pa + (iova & b->mask) &&
+           a->perm == b->perm;
+}
+
+static void mmu500_report(MMU500State *s, SMMUSanitizerCheck check, int n,
+                          uint64_t iova, const char *what)
+{
+    char where[96], *detail;
+
+    mmu500_where(s, n, where, sizeof(where));
+    detail = g_strdup_printf("%s asid=%d iova=0x%" PRIx64 ": %s", where,
+                             TTBR_ASID(s->cb[n].ttbr0), iova, what);
+    smmu_sanitizer_report(&s->sanitizer, check, detail);
+    g_free(detail);
+}
+
+/*
+ * The cache-maintenance check: the tables in memory and in the cleaned view
+ * must agree about @iova (at an invalidation, at a sync, at a first walk).
+ */
+static bool mmu500_check_view(MMU500State *s, int n, uint64_t iova,
+                              const char *when)
+{
+    MMU500Regime r;
+    MMU500Walk memory, view;
+    char said_memory[80], said_view[80], *what;
+
+    if (!s->strict_noncoherent || !(s->cb[n].sctlr & CBSCTLR_M)) {
+        return false;
+    }
+    mmu500_regime(s, n, iova, &r);
+    if (r.unsupported) {
+        return false;
+    }
+    mmu500_walk(s, n, &r, iova, false, false, &memory);
+    mmu500_walk(s, n, &r, iova, false, true, &view);
+    if (mmu500_same(&memory, &view, iova)) {
+        return false;
+    }
+    mmu500_describe(&memory, iova, said_memory, sizeof(said_memory));
+    mmu500_describe(&view, iova, said_view, sizeof(said_view));
+    what = g_strdup_printf("%s: memory says %s, the walker's cleaned view "
+                           "says %s", when, said_memory, said_view);
+    mmu500_report(s, SMMU_CHECK_CACHE_MAINTENANCE, n, iova, what);
+    g_free(what);
+    return true;
+}
+
+static void mmu500_invalidate(MMU500State *s, const MMU500InvScope *scope,
+                              const char *op)
+{
+    unsigned matched;
+
+    if (s->strict_noncoherent && scope->by_va) {
+        for (int n = 0; n < MMU500_NUM_CB; n++) {
+            if ((scope->cb < 0 || scope->cb == n) &&
+                (scope->asid < 0 || scope->asid == TTBR_ASID(s->cb[n].ttbr0))) {
+                mmu500_check_view(s, n, scope->iova, op);
+            }
+        }
+    } else if (s->strict_noncoherent) {
+        /* By ASID or all: what the IOTLB holds must not outlive the tables */
+        for (uint32_t i = 0; i < s->cache.tlb_size; i++) {
+            MMU500TLBEntry *e = &s->cache.tlb[i];
+
+            if (e->valid && (scope->cb < 0 || scope->cb == e->cb) &&
+                (scope->asid < 0 || scope->asid == e->asid)) {
+                mmu500_check_view(s, e->cb, e->iova, op);
+            }
+        }
+    }
+    matched = mmu500_tlb_invalidate(&s->cache, scope);
+    trace_mmu500_tlbi(op, scope->cb, scope->asid, scope->iova, matched);
+}
+
+/*
+ * A TLB sync: first the strict view's look at every address invalidated by VA
+ * since the last one (it must be unmapped in memory and in the view alike,
+ * else the clear was not cleaned, or the invalidation came before the clear),
+ * then the invalidations take effect.
+ */
+static void mmu500_sync(MMU500State *s, const char *op)
+{
+    GArray *unsynced = s->cache.unsynced;
+
+    for (guint i = 0; s->strict_noncoherent && i < unsynced->len; i++) {
+        MMU500InvScope *inv = &g_array_index(unsynced, MMU500InvScope, i);
+
+        for (int n = 0; n < MMU500_NUM_CB; n++) {
+            if ((inv->cb >= 0 && inv->cb != n) ||
+                (inv->asid >= 0 && inv->asid != TTBR_ASID(s->cb[n].ttbr0))) {
+                continue;
+            }
+            mmu500_check_view(s, n, inv->iova, "at the TLB sync");
+        }
+    }
+    trace_mmu500_tlb_sync(op, unsynced->len);
+    mmu500_tlb_sync(&s->cache);
+}
+
+static void mmu500_tlbi_va(MMU500State *s, int n, uint64_t val, bool all_asids,
+                           bool leaf_only, const char *op)
+{
+    MMU500InvScope scope = {
+        .cb = n,
+        .asid = all_asids ? -1 : TTBR_ASID(val),
+        .by_va = true,
+        .leaf_only = leaf_only,
+        .iova = (val & ((1ULL << 44) - 1)) << 12,
+    };
+
+    mmu500_invalidate(s, &scope, op);
+}
+
+static void mmu500_tlbi_all(MMU500State *s, int n, int asid, const char *op)
+{
+    MMU500InvScope scope = { .cb = n, .asid = asid };
+
+    mmu500_invalidate(s, &scope, op);
+}
 static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off)
 {
     if (off >= GR0_ID0 && off <= GR0_ID7) {
@@ -256,7 +518,7 @@ static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off)
     case GR0_SGFSYNR1:
         return s->sgfsynr1;
     case GR0_STLBGSTATUS:
-        return 0;               /* every invalidation completes at once */
+        return 0;               /* a sync completes when it is written */
     default:
         return 0;
     }
@@ -288,9 +550,11 @@ static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val)
     case GR0_TLBIVMID:
     case GR0_TLBIALLNSNH:
     case GR0_TLBIALLH:
-        mmu500_tlb_inv_all(s);
+        /* stage 1 only: every context is the non-secure, non-hyp one */
+        mmu500_tlbi_all(s, -1, -1, "TLBIALLNSNH");
         break;
     case GR0_STLBGSYNC:
+        mmu500_sync(s, "sTLBGSYNC");
         break;
     default:
         qemu_log_mask(LOG_UNIMP, "mmu500: write to GR0 0x%" HWADDR_PRIx "\n",
@@ -308,6 +572,9 @@ static uint64_t mmu500_read_gr1(MMU500State *s, hwaddr off)
     }
     if (off < GR1_CBFRSYNRA(0)) {
         return s->cb[n].cbar;
+    }
+    if (off < GR1_CBA2R(0)) {
+        return s->cb[n].cbfrsynra;
     }
     if (off >= GR1_CBA2R(0) && off < GR1_CBA2R(0) + 0x400) {
         return s->cb[n].cba2r;
@@ -430,21 +697,25 @@ static void mmu500_write_cb(MMU500State *s, int n, hwaddr off, uint64_t val,
         cb->fsr = val;
         break;
     case CB_TLBIVA:
+        mmu500_tlbi_va(s, n, val, false, false, "TLBIVA");
+        break;
     case CB_TLBIVAL:
-        mmu500_tlb_inv_va(s, val, false);
+        mmu500_tlbi_va(s, n, val, false, true, "TLBIVAL");
         break;
     case CB_TLBIVAA:
+        mmu500_tlbi_va(s, n, val, true, false, "TLBIVAA");
+        break;
     case CB_TLBIVAAL:
-        mmu500_tlb_inv_va(s, val, true);
+        mmu500_tlbi_va(s, n, val, true, true, "TLBIVAAL");
         break;
     case CB_TLBIASID:
-        trace_mmu500_tlbi_asid(val & 0xffff);
-        smmu_iotlb_inv_asid_vmid(ARM_SMMU(s), val & 0xffff, -1);
+        mmu500_tlbi_all(s, n, val & 0xffff, "TLBIASID");
         break;
     case CB_TLBIALL:
-        mmu500_tlb_inv_all(s);
+        mmu500_tlbi_all(s, n, -1, "TLBIALL");
         break;
     case CB_TLBSYNC:
+        mmu500_sync(s, "TLBSYNC");
         break;
     default:
         qemu_log_mask(LOG_UNIMP,
@@ -518,46 +789,104 @@ static int mmu500_match_stream(MMU500State *s, uint32_t sid)
     return -1;
 }
 
-/* The bank's translation regime; walks read what the model's walker sees. */
-static void mmu500_fill_cfg(MMU500State *s, MMU500ContextBank *cb,
-                            SMMUTransCfg *cfg)
-{
-    static const uint8_t tg0_shift[] = { 12, 16, 14, 0 };
-    static const uint8_t tg1_shift[] = { 0, 14, 12, 16 };
-    uint32_t pasize = TCR2_PASIZE(cb->tcr2);
-
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->stage = SMMU_STAGE_1;
-    cfg->s2cfg.vmid = -1;
-    cfg->aa64 = cb->cba2r & CBA2R_VA64;
-    cfg->oas = pasize < ARRAY_SIZE(pasize_bits) ? pasize_bits[pasize] : 48;
-    cfg->oas = MIN(cfg->oas, 48);
-    cfg->asid = TTBR_ASID(cb->ttbr0);
-    cfg->tt[0].tsz = TCR_T0SZ(cb->tcr);
-    cfg->tt[0].granule_sz = tg0_shift[TCR_TG0(cb->tcr)];
-    cfg->tt[0].ttb = TTBR_ADDR(cb->ttbr0);
-    cfg->tt[0].disabled = (cb->tcr & TCR_EPD0) || !cfg->tt[0].granule_sz;
-    cfg->tt[1].tsz = TCR_T1SZ(cb->tcr);
-    cfg->tt[1].granule_sz = tg1_shift[TCR_TG1(cb->tcr)];
-    cfg->tt[1].ttb = TTBR_ADDR(cb->ttbr1);
-    cfg->tt[1].disabled = (cb->tcr & TCR_EPD1) || !cfg->tt[1].granule_sz;
-    smmu_sanitizer_set_walk(&s->sanitizer, cfg);
-}
-
-static void mmu500_context_fault(MMU500State *s, int n, hwaddr iova,
-                                 IOMMUAccessFlags flag, uint32_t fsr_bit)
+/* Record a context fault as Linux reads it: FSR, FAR, FSYNR0, CBFRSYNRA. */
+static void mmu500_context_fault(MMU500State *s, int n, uint32_t sid,
+                                 hwaddr iova, IOMMUAccessFlags flag,
+                                 const MMU500Walk *w)
 {
     MMU500ContextBank *cb = &s->cb[n];
 
     if (cb->fsr & FSR_FAULT) {
         cb->fsr |= FSR_MULTI;
     } else {
-        cb->fsr |= fsr_bit;
+        cb->fsr |= w->fault;
         cb->far = iova;
-        cb->fsynr0 = (flag & IOMMU_WO) ? FSYNR0_WNR : 0;
+        cb->fsynr0 = FSYNR0_PLVL(w->level) |
+                     ((flag & IOMMU_WO) ? FSYNR0_WNR : 0) |
+                     (w->ptw_abort ? FSYNR0_PTWF : 0);
+        cb->cbfrsynra = sid & 0xffff;
     }
     trace_mmu500_context_fault(n, iova, cb->fsr);
     mmu500_update_irqs(s);
+}
+
+/*
+ * Stale-translation checks on what the caches served for @iova: it must be
+ * what a walk of the current tables (through the walker's view, no caches)
+ * gives, and no invalidation by VA of this page may be waiting for a sync.
+ */
+static void mmu500_check_stale(MMU500State *s, int n, const MMU500Regime *r,
+                               uint64_t iova, const MMU500Walk *served,
+                               const MMU500TLBEntry *hit)
+{
+    MMU500Walk now;
+    char said_served[80], said_now[80], *what;
+    const char *from;
+
+    if (hit && hit->pending_va && hit->pending_iova == (iova & ~0xfffULL)) {
+        mmu500_describe(served, iova, said_served, sizeof(said_served));
+        what = g_strdup_printf("served from the IOTLB %s, an entry whose "
+                               "invalidation by VA was issued but not synced",
+                               said_served);
+        mmu500_report(s, SMMU_CHECK_STALE_TRANSLATION, n, iova, what);
+        g_free(what);
+        return;
+    }
+    mmu500_walk(s, n, r, iova, false, s->strict_noncoherent, &now);
+    /*
+     * Linux never changes a live entry in place, so any difference, in the
+     * output address or in the permissions either way, is a translation whose
+     * invalidation is missing (fewer permissions fault on hardware).
+     */
+    if (mmu500_same(served, &now, iova)) {
+        return;
+    }
+    mmu500_describe(served, iova, said_served, sizeof(said_served));
+    mmu500_describe(&now, iova, said_now, sizeof(said_now));
+    from = hit ? "the IOTLB" : "a walk through the walk cache";
+    what = hit ? g_strdup_printf("served from %s %s, the page tables now say "
+                                 "%s", from, said_served, said_now) :
+           g_strdup_printf("served from %s (level %d table at 0x%" PRIx64
+                           ") %s, the page tables now say %s", from,
+                           served->cached_level, served->cached_table,
+                           said_served, said_now);
+    mmu500_report(s, SMMU_CHECK_STALE_TRANSLATION, n, iova, what);
+    g_free(what);
+}
+
+/* Translate @iova through bank @n: the IOTLB, else a walk. */
+static void mmu500_translate_cb(MMU500State *s, int n, uint64_t iova,
+                                const MMU500Regime *r, MMU500Walk *w)
+{
+    MMU500TLBEntry *hit = mmu500_tlb_lookup(&s->cache, n, r->asid, iova);
+    MMU500TLBEntry fill;
+
+    if (hit) {
+        memset(w, 0, sizeof(*w));
+        w->level = hit->level;
+        w->pa = hit->pa;
+        w->mask = hit->mask;
+        w->perm = hit->perm;
+        if (s->check_stale) {
+            mmu500_check_stale(s, n, r, iova, w, hit);
+        }
+        return;
+    }
+    mmu500_walk(s, n, r, iova, true, s->strict_noncoherent, w);
+    if (s->check_stale && w->cached_level) {
+        mmu500_check_stale(s, n, r, iova, w, NULL);
+    }
+    if (s->strict_noncoherent) {
+        mmu500_check_view(s, n, iova, "at a first walk");
+    }
+    if (w->fault) {
+        return;
+    }
+    fill = (MMU500TLBEntry) {
+        .cb = n, .asid = r->asid, .level = w->level, .perm = w->perm,
+        .iova = iova & ~w->mask, .pa = w->pa, .mask = w->mask,
+    };
+    mmu500_tlb_insert(&s->cache, &fill);
 }
 
 static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
@@ -565,7 +894,6 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
 {
     SMMUDevice *sdev = container_of(mr, SMMUDevice, iommu);
     MMU500State *s = sdev->smmu;
-    SMMUState *bs = ARM_SMMU(s);
     uint32_t sid = smmu_get_sid(sdev);
     IOMMUTLBEntry entry = {
         .target_as = &address_space_memory,
@@ -575,11 +903,9 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
         .addr_mask = MMU500_PAGE_SIZE - 1,
         .perm = IOMMU_NONE,
     };
-    SMMUTransCfg cfg;
-    SMMUTransTableInfo *tt;
-    SMMUTLBEntry *cached;
-    SMMUPTWEventInfo ptw_info = {};
-    hwaddr page;
+    bool probe = iommu_idx == MMU500_IDX_PROBE;
+    MMU500Regime regime;
+    MMU500Walk walk;
     int smr, n;
 
     qemu_mutex_lock(&s->mutex);
@@ -590,13 +916,13 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
     }
     smr = mmu500_match_stream(s, sid);
     if (smr < 0) {
-        if (s->scr0 & SCR0_USFCFG) {
+        if (!(s->scr0 & SCR0_USFCFG)) {
+            entry.perm = flag;
+        } else if (!probe) {
             s->sgfsr |= SGFSR_USF;
             s->sgfsynr1 = sid;
             trace_mmu500_global_fault(sid, s->sgfsr);
             mmu500_update_irqs(s);
-        } else {
-            entry.perm = flag;
         }
         goto out;
     }
@@ -618,39 +944,30 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
         goto out;
     }
 
-    mmu500_fill_cfg(s, &s->cb[n], &cfg);
-    tt = select_tt(&cfg, addr);
-    if (!tt || tt->disabled) {
-        mmu500_context_fault(s, n, addr, flag, FSR_TF);
-        goto out;
+    mmu500_regime(s, n, addr, &regime);
+    if (regime.unsupported) {
+        qemu_log_mask(LOG_GUEST_ERROR | LOG_UNIMP,
+                      "mmu500: CB%d uses %s, which the model does not "
+                      "translate: translation fault\n", n, regime.unsupported);
+        memset(&walk, 0, sizeof(walk));
+        walk.fault = FSR_TF;
+    } else {
+        mmu500_translate_cb(s, n, addr, &regime, &walk);
     }
-    page = addr & ~((1ULL << tt->granule_sz) - 1);
-    cached = smmu_iotlb_lookup(bs, &cfg, tt, page);
-    if (!cached) {
-        cached = g_new0(SMMUTLBEntry, 1);
-        if (smmu_ptw(bs, &cfg, page, flag, cached, &ptw_info)) {
-            g_free(cached);
-            mmu500_context_fault(s, n, addr, flag,
-                ptw_info.type == SMMU_PTW_ERR_PERMISSION ? FSR_PF :
-                ptw_info.type == SMMU_PTW_ERR_WALK_EABT ? FSR_EF :
-                FSR_TF);
-            goto out;
+    if (!walk.fault && (flag & IOMMU_WO) && !(walk.perm & IOMMU_WO)) {
+        walk.fault = FSR_PF;
+    }
+    if (walk.fault) {
+        if (!probe) {
+            mmu500_context_fault(s, n, sid, addr, flag, &walk);
         }
-        smmu_iotlb_insert(bs, &cfg, cached);
-    } else if (s->check_stale) {
-        char where[96];
-
-        mmu500_where(s, n, where, sizeof(where));
-        smmu_sanitizer_check_hit(&s->sanitizer, bs, &cfg, cached, addr, where);
-    }
-    if ((flag & IOMMU_WO) && !(cached->entry.perm & IOMMU_WO)) {
-        mmu500_context_fault(s, n, addr, flag, FSR_PF);
         goto out;
     }
-    entry.perm = cached->entry.perm;
-    entry.translated_addr = cached->entry.translated_addr +
-                            (addr & cached->entry.addr_mask);
-    entry.addr_mask = cached->entry.addr_mask;
+    entry.perm = walk.perm;
+    entry.translated_addr = walk.pa + (addr & walk.mask);
+    /* one page at a time, so that every access is looked up and checked */
+    entry.translated_addr &= ~(hwaddr)(MMU500_PAGE_SIZE - 1);
+    entry.iova = addr & ~(hwaddr)(MMU500_PAGE_SIZE - 1);
     trace_mmu500_translate(sid, n, addr, entry.translated_addr);
 out:
     qemu_mutex_unlock(&s->mutex);
@@ -672,6 +989,7 @@ static void mmu500_reset_exit(Object *obj, ResetType type)
     memset(s->smr, 0, sizeof(s->smr));
     memset(s->s2cr, 0, sizeof(s->s2cr));
     memset(s->cb, 0, sizeof(s->cb));
+    mmu500_tlb_reset(&s->cache);
 }
 
 static void mmu500_realize(DeviceState *d, Error **errp)
@@ -695,6 +1013,11 @@ static void mmu500_realize(DeviceState *d, Error **errp)
     for (int i = 0; i < MMU500_NUM_IRQS; i++) {
         sysbus_init_irq(dev, &s->irq[i]);
     }
+    if (!s->tlb_entries || !s->walk_entries) {
+        error_setg(errp, "tlb-entries and walk-entries must be at least 1");
+        return;
+    }
+    mmu500_tlb_init(&s->cache, s->tlb_entries, s->walk_entries);
     if (s->strict_noncoherent && s->coherent_walk) {
         error_setg(errp, "strict-noncoherent needs a non-coherent walk "
                    "(coherent-walk=off)");
@@ -708,6 +1031,8 @@ static const Property mmu500_properties[] = {
     DEFINE_PROP_BOOL("strict-noncoherent", MMU500State, strict_noncoherent,
                      false),
     DEFINE_PROP_BOOL("check-stale", MMU500State, check_stale, true),
+    DEFINE_PROP_UINT32("tlb-entries", MMU500State, tlb_entries, 128),
+    DEFINE_PROP_UINT32("walk-entries", MMU500State, walk_entries, 32),
 };
 
 static void mmu500_class_init(ObjectClass *klass, const void *data)
@@ -736,12 +1061,24 @@ static int mmu500_notify_flag_changed(IOMMUMemoryRegion *iommu,
     return 0;
 }
 
+static int mmu500_attrs_to_index(IOMMUMemoryRegion *iommu, MemTxAttrs attrs)
+{
+    return attrs.debug ? MMU500_IDX_PROBE : MMU500_IDX_NORMAL;
+}
+
+static int mmu500_num_indexes(IOMMUMemoryRegion *iommu)
+{
+    return 2;
+}
+
 static void mmu500_iommu_memory_region_class_init(ObjectClass *klass,
                                                   const void *data)
 {
     IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
 
     imrc->translate = mmu500_translate;
+    imrc->attrs_to_index = mmu500_attrs_to_index;
+    imrc->num_indexes = mmu500_num_indexes;
     imrc->notify_flag_changed = mmu500_notify_flag_changed;
 }
 

@@ -93,6 +93,12 @@ static int smmu_sanitizer_read_cleaned(void *opaque, dma_addr_t addr,
     return 0;
 }
 
+int smmu_sanitizer_read_view(SMMUSanitizer *san, dma_addr_t addr,
+                             uint64_t *desc)
+{
+    return smmu_sanitizer_read_cleaned(san, addr, desc);
+}
+
 void smmu_sanitizer_init(SMMUSanitizer *san, const char *model, bool strict)
 {
     san->model = model;
@@ -136,8 +142,8 @@ static void smmu_sanitizer_describe(int ret, SMMUPTWEventInfo *info,
 }
 
 /* Print a report, or only count it once there have been many. */
-static bool smmu_sanitizer_report(SMMUSanitizer *san, SMMUSanitizerCheck check,
-                                  const char *detail)
+bool smmu_sanitizer_report(SMMUSanitizer *san, SMMUSanitizerCheck check,
+                           const char *detail)
 {
     uint64_t n = ++san->reports[check];
 

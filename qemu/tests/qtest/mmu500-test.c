@@ -4,8 +4,9 @@
  * Drives the SMMU's registers directly, as Linux's arm-smmu driver would,
  * and uses the edu PCI device as a DMA master behind it: ID registers,
  * bypass, stream matching, stage-1 translation through tables built in
- * guest RAM, IOTLB invalidation, context and global faults and their
- * interrupts.
+ * guest RAM, unsupported configurations, IOTLB capacity and eviction, the
+ * walk cache, invalidations that wait for a sync, context and global faults
+ * with their syndromes and interrupts, and the pci-dma-probe device.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -61,9 +62,11 @@
 /* Global register space 1 */
 #define GR1(off)                (SMMU_BASE + 0x1000 + (off))
 #define CBAR(n)                 (0x000 + 4 * (n))
+#define CBFRSYNRA(n)            (0x400 + 4 * (n))
 #define CBA2R(n)                (0x800 + 4 * (n))
 #define CBA2R_VA64              (1u << 0)
 #define CBAR_TYPE_S1_S2BYPASS   (1u << 16)
+#define CBAR_TYPE_NESTED        (3u << 16)
 #define CBAR_S1_BPSHCFG_NSH     (3u << 8)
 #define CBAR_S1_MEMATTR_WB      (0xfu << 12)
 
@@ -105,9 +108,13 @@
 #define MAIR_LINUX              0xf404ff44u
 
 #define FSR_TF                  (1u << 1)
+#define FSR_AFF                 (1u << 2)
 #define FSR_PF                  (1u << 3)
+#define FSR_EF                  (1u << 4)
 #define FSR_MULTI               (1u << 31)
+#define FSYNR0_PLVL             3u
 #define FSYNR0_WNR              (1u << 4)
+#define FSYNR0_PTWF             (1u << 10)
 
 /* Stage-1 descriptors, as io-pgtable-arm writes them */
 #define PTE_VALID               (1ULL << 0)
@@ -132,6 +139,23 @@
 #define EDU_BUF                 0x40000
 #define EDU_SLOT                4
 #define EDU_SID                 (EDU_SLOT << 3)   /* bus 0, function 0 */
+
+/* The pci-dma-probe device */
+#define PROBE_SLOT              5
+#define PROBE_SID               (PROBE_SLOT << 3)
+#define PROBE_IOVA              0x08
+#define PROBE_LEN               0x10
+#define PROBE_DOORBELL          0x14
+#define PROBE_TRANSLATED        0x18
+#define PROBE_PROBES            0x1c
+#define PROBE_PAGES             0x20
+#define PROBE_LEAKED            0x24
+#define PROBE_REFUSED           0x28
+#define PROBE_MAP_PROBES        0x2c
+#define PROBE_MAP_PAGES         0x30
+#define PROBE_MISSING           0x34
+#define PROBE_UNMAPPED          1
+#define PROBE_MAPPED            2
 
 /* Guest RAM (the virt machine's starts at 1 GiB) */
 #define PT_POOL                 0x44000000ULL
@@ -914,6 +938,301 @@ static void test_fault_irq(void)
     rig_stop(r);
 }
 
+/* Where a table walk for @iova reads its level-@level descriptor */
+static uint64_t desc_slot(Rig *r, int n, uint64_t iova, int level)
+{
+    uint64_t table = r->root[n];
+
+    for (int l = 0; l < level; l++) {
+        uint64_t slot = table + 8 * ((iova >> (39 - 9 * l)) & 0x1ff);
+
+        table = qtest_readq(r->qts, slot) & PTE_ADDR_MASK;
+    }
+    return table + 8 * ((iova >> (39 - 9 * level)) & 0x1ff);
+}
+
+/* What the device reads at @iova: copied to writable IOVA(1) -> DATA(1) */
+static void check_reads(Rig *r, uint64_t iova, uint8_t seed)
+{
+    qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
+    dma_read(r, iova, PAGE_SIZE);
+    dma_write(r, IOVA(1), PAGE_SIZE);
+    check(r, DATA(1), PAGE_SIZE, seed);
+}
+
+typedef enum {
+    CFG_AARCH32,
+    CFG_GRANULE_64K,
+    CFG_NESTED,
+} BadConfig;
+
+/*
+ * Configurations the model does not translate raise a translation fault in
+ * the bank, never an abort of QEMU, and the bank works once set right.
+ */
+static void test_config_unsupported(const void *opaque)
+{
+    BadConfig bad = GPOINTER_TO_INT(opaque);
+    Rig *r = rig_start(NULL);
+
+    setup_translation(r, 1, 9);
+    map_page(r, 1, IOVA(0), DATA(0), false);
+    map_page(r, 1, IOVA(1), DATA(1), true);
+    switch (bad) {
+    case CFG_AARCH32:
+        qtest_writel(r->qts, GR1(CBA2R(1)), 0);
+        break;
+    case CFG_GRANULE_64K:
+        cb_write(r, 1, CB_TCR, TCR_LINUX | (1u << 14));
+        break;
+    case CFG_NESTED:
+        qtest_writel(r->qts, GR1(CBAR(1)), CBAR_TYPE_NESTED);
+        break;
+    }
+    dma_read(r, IOVA(0) + 0x10, 4);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_TF);
+    check_hex(qtest_readq(r->qts, CB(1, CB_FAR)), IOVA(0) + 0x10);
+    cb_write(r, 1, CB_FSR, FSR_TF);
+
+    setup_cb(r, 1, 9);
+    map_page(r, 1, IOVA(0), DATA(0), false);
+    map_page(r, 1, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x31);
+    check_reads(r, IOVA(0), 0x31);
+    check_hex(cb_read(r, 1, CB_FSR), 0);
+    rig_stop(r);
+}
+
+/*
+ * The IOTLB holds tlb-entries translations and, when full, evicts the least
+ * recently used one alone. IOVA(1) -> DATA(1) is the copy target and stays
+ * recently used; A(i) = IOVA(8 + i) are read, then repointed without any
+ * invalidation, so a read that sees the new page shows a miss.
+ */
+static void test_tlb_capacity(void)
+{
+    Rig *r = rig_start("-global arm-mmu500.tlb-entries=4");
+    uint64_t pte[4];
+
+    setup_translation(r, 0, 2);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    for (int i = 0; i < 4; i++) {
+        pte[i] = map_page(r, 0, IOVA(8 + i), DATA(8 + i), false);
+        fill(r, DATA(8 + i), PAGE_SIZE, 0x10 * i);
+        fill(r, DATA(16 + i), PAGE_SIZE, 0x10 * i + 0x80);
+    }
+    /* [IOVA(1), A0, A1, A2]: full */
+    for (int i = 0; i < 3; i++) {
+        check_reads(r, IOVA(8 + i), 0x10 * i);
+    }
+    for (int i = 0; i < 3; i++) {
+        qtest_writeq(r->qts, pte[i],
+                     (qtest_readq(r->qts, pte[i]) & ~PTE_ADDR_MASK) |
+                     DATA(16 + i));
+    }
+    /* A3 evicts A0 only: A1 is still the old translation */
+    check_reads(r, IOVA(11), 0x30);
+    check_reads(r, IOVA(9), 0x10);
+    /* A0 missed; it evicts A2, the least recently used */
+    check_reads(r, IOVA(8), 0x80);
+    check_reads(r, IOVA(10), 0xa0);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+/*
+ * An invalidation takes effect when a sync completes: until then the
+ * device may still be served the old translation.
+ */
+static void test_tlb_unsynced(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t pte;
+
+    setup_translation(r, 0, 3);
+    pte = map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x41);
+    fill(r, DATA(2), PAGE_SIZE, 0x42);
+    check_reads(r, IOVA(0), 0x41);
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+    qtest_writeq(r->qts, CB(0, CB_TLBIVAL), (IOVA(0) >> 12) | 3ULL << 48);
+    check_reads(r, IOVA(0), 0x41);
+    cb_sync(r, 0);
+    check_reads(r, IOVA(0), 0x42);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+typedef enum {
+    WALK_LEAF_ONLY,
+    WALK_BY_VA,
+    WALK_BY_ASID,
+} WalkInv;
+
+/*
+ * The walk cache: IOVA(0)'s level-3 table is freed (left as it was, as freed
+ * memory is) and a new one installed that maps IOVA(0) elsewhere. A
+ * leaf-only invalidation keeps the cached pointer to the old table, so the
+ * next walk still reads it; TLBIVA and TLBIASID drop it.
+ */
+static void test_walk_cache(const void *opaque)
+{
+    WalkInv inv = GPOINTER_TO_INT(opaque);
+    Rig *r = rig_start(NULL);
+    uint64_t l2, table;
+
+    setup_translation(r, 0, 4);
+    map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x51);
+    fill(r, DATA(2), PAGE_SIZE, 0x52);
+    check_reads(r, IOVA(0), 0x51);
+
+    l2 = desc_slot(r, 0, IOVA(0), 2);
+    table = pt_alloc(r);
+    qtest_writeq(r->qts, table + 8 * ((IOVA(0) >> 12) & 0x1ff),
+                 qtest_readq(r->qts, desc_slot(r, 0, IOVA(0), 3)) -
+                 DATA(0) + DATA(2));
+    qtest_writeq(r->qts, table + 8 * ((IOVA(1) >> 12) & 0x1ff),
+                 qtest_readq(r->qts, desc_slot(r, 0, IOVA(1), 3)));
+    qtest_writeq(r->qts, l2, table | PTE_TABLE | PTE_VALID);
+
+    switch (inv) {
+    case WALK_LEAF_ONLY:
+        qtest_writeq(r->qts, CB(0, CB_TLBIVAL), (IOVA(0) >> 12) | 4ULL << 48);
+        qtest_writeq(r->qts, CB(0, CB_TLBIVAL), (IOVA(1) >> 12) | 4ULL << 48);
+        cb_sync(r, 0);
+        check_reads(r, IOVA(0), 0x51);
+        qtest_writeq(r->qts, CB(0, CB_TLBIVA), (IOVA(0) >> 12) | 4ULL << 48);
+        break;
+    case WALK_BY_VA:
+        qtest_writeq(r->qts, CB(0, CB_TLBIVA), (IOVA(0) >> 12) | 4ULL << 48);
+        qtest_writeq(r->qts, CB(0, CB_TLBIVA), (IOVA(1) >> 12) | 4ULL << 48);
+        break;
+    case WALK_BY_ASID:
+        cb_write(r, 0, CB_TLBIASID, 4);
+        break;
+    }
+    cb_sync(r, 0);
+    check_reads(r, IOVA(0), 0x52);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+/* What Linux prints of a context fault: FSR, FAR, FSYNR0 and CBFRSYNRA */
+static void test_fault_syndrome(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t pte;
+
+    setup_cb(r, 0, 1);
+    setup_translation(r, 1, 8);
+    pte = map_page(r, 1, IOVA(0), DATA(0), true);
+    map_page(r, 1, IOVA(1), DATA(1), true);
+
+    /* nothing at level 0 for IOVA_HIGH: a read faults there */
+    dma_read(r, IOVA_HIGH, 4);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_TF);
+    check_hex(cb_read(r, 1, CB_FSYNR0), 0);
+    check_hex(qtest_readl(r->qts, GR1(CBFRSYNRA(1))), EDU_SID);
+    check_hex(qtest_readl(r->qts, GR1(CBFRSYNRA(0))), 0);
+    cb_write(r, 1, CB_FSR, FSR_TF);
+
+    /* a missing page in a present table: level 3, a write */
+    dma_write(r, IOVA(2), 4);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_TF);
+    check_hex(cb_read(r, 1, CB_FSYNR0), FSYNR0_WNR | 3);
+    cb_write(r, 1, CB_FSR, FSR_TF);
+
+    /* a page without the access flag: an access flag fault at level 3 */
+    qtest_writeq(r->qts, pte, qtest_readq(r->qts, pte) & ~PTE_AF);
+    dma_read(r, IOVA(0), 4);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_AFF);
+    check_hex(cb_read(r, 1, CB_FSYNR0) & (FSYNR0_PLVL | FSYNR0_WNR), 3);
+
+    /* a table outside RAM: the walk's read fails at level 1, with PTWF */
+    cb_write(r, 1, CB_FSR, FSR_AFF);
+    qtest_writeq(r->qts, desc_slot(r, 1, IOVA(1), 0),
+                 0xfff000000000ULL | PTE_TABLE | PTE_VALID);
+    cb_write(r, 1, CB_TLBIASID, 8);
+    cb_sync(r, 1);
+    dma_read(r, IOVA(1), 4);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_EF);
+    check_hex(cb_read(r, 1, CB_FSYNR0), FSYNR0_PTWF | 1);
+    rig_stop(r);
+}
+
+/* The pci-dma-probe device, on its own stream, mapped through bank 0 */
+static QPCIDevice *probe_start(Rig *r, QPCIBar *bar)
+{
+    QPCIDevice *probe = qpci_device_find(&r->pcibus.bus,
+                                         QPCI_DEVFN(PROBE_SLOT, 0));
+
+    g_assert(probe);
+    check_hex(qpci_config_readw(probe, PCI_DEVICE_ID), 0x53d1);
+    qpci_device_enable(probe);
+    *bar = qpci_iomap(probe, 0, NULL);
+    set_stream(r, 1, SMR_ENTRY(PROBE_SID, 0), S2CR_TYPE_TRANS | 0);
+    return probe;
+}
+
+static uint32_t probe_run(QPCIDevice *probe, QPCIBar bar, uint64_t iova,
+                          uint32_t len, uint32_t doorbell)
+{
+    qpci_io_writeq(probe, bar, PROBE_IOVA, iova);
+    qpci_io_writel(probe, bar, PROBE_LEN, len);
+    qpci_io_writel(probe, bar, PROBE_DOORBELL, doorbell);
+    return qpci_io_readl(probe, bar, PROBE_TRANSLATED);
+}
+
+/*
+ * The probe counts the pages of a range that translate, at once, and the
+ * SMMU records no fault for its reads; with bus mastering off it refuses.
+ */
+static void test_probe(void)
+{
+    Rig *r = rig_start("-device pci-dma-probe,addr=5.0");
+    QPCIDevice *probe;
+    QPCIBar bar;
+    uint64_t pte;
+
+    setup_translation(r, 0, 5);
+    probe = probe_start(r, &bar);
+    pte = map_page(r, 0, IOVA(0), DATA(0), true);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+
+    check_hex(probe_run(probe, bar, IOVA(0), 4 * PAGE_SIZE, PROBE_MAPPED), 2);
+    check_hex(probe_run(probe, bar, IOVA(2) + 8, PAGE_SIZE, PROBE_UNMAPPED),
+              0);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+
+    /* unmapped, invalidated, synced: nothing translates any more */
+    qtest_writeq(r->qts, pte, 0);
+    qtest_writeq(r->qts, CB(0, CB_TLBIVAL), (IOVA(0) >> 12) | 5ULL << 48);
+    cb_sync(r, 0);
+    check_hex(probe_run(probe, bar, IOVA(0), 2 * PAGE_SIZE, PROBE_UNMAPPED),
+              1);
+    check_hex(qpci_io_readl(probe, bar, PROBE_PROBES), 2);
+    check_hex(qpci_io_readl(probe, bar, PROBE_PAGES), 4);
+    check_hex(qpci_io_readl(probe, bar, PROBE_LEAKED), 1);
+    check_hex(qpci_io_readl(probe, bar, PROBE_MAP_PROBES), 1);
+    check_hex(qpci_io_readl(probe, bar, PROBE_MAP_PAGES), 4);
+    check_hex(qpci_io_readl(probe, bar, PROBE_MISSING), 2);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+
+    probe_run(probe, bar, IOVA(1), PAGE_SIZE, 3);
+    check_hex(qpci_io_readl(probe, bar, PROBE_REFUSED), 1);
+    qpci_config_writew(probe, PCI_COMMAND, PCI_COMMAND_MEMORY);
+    probe_run(probe, bar, IOVA(1), PAGE_SIZE, PROBE_UNMAPPED);
+    check_hex(qpci_io_readl(probe, bar, PROBE_REFUSED), 2);
+    check_hex(qpci_io_readl(probe, bar, PROBE_PROBES), 2);
+    qpci_iounmap(probe, bar);
+    g_free(probe);
+    rig_stop(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -948,6 +1267,23 @@ int main(int argc, char **argv)
     qtest_add_func("mmu500/fault/unmapped", test_fault_unmapped);
     qtest_add_func("mmu500/fault/permission", test_fault_permission);
     qtest_add_func("mmu500/fault/irq", test_fault_irq);
+    qtest_add_func("mmu500/fault/syndrome", test_fault_syndrome);
+    qtest_add_data_func("mmu500/config/aarch32", GINT_TO_POINTER(CFG_AARCH32),
+                        test_config_unsupported);
+    qtest_add_data_func("mmu500/config/granule-64k",
+                        GINT_TO_POINTER(CFG_GRANULE_64K),
+                        test_config_unsupported);
+    qtest_add_data_func("mmu500/config/nested", GINT_TO_POINTER(CFG_NESTED),
+                        test_config_unsupported);
+    qtest_add_func("mmu500/tlb/capacity", test_tlb_capacity);
+    qtest_add_func("mmu500/tlb/unsynced", test_tlb_unsynced);
+    qtest_add_data_func("mmu500/walk-cache/leaf-only",
+                        GINT_TO_POINTER(WALK_LEAF_ONLY), test_walk_cache);
+    qtest_add_data_func("mmu500/walk-cache/tlbiva",
+                        GINT_TO_POINTER(WALK_BY_VA), test_walk_cache);
+    qtest_add_data_func("mmu500/walk-cache/tlbiasid",
+                        GINT_TO_POINTER(WALK_BY_ASID), test_walk_cache);
+    qtest_add_func("mmu500/probe", test_probe);
 
     return g_test_run();
 }

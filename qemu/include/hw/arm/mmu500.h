@@ -22,6 +22,70 @@
 /* global, then one per context bank */
 #define MMU500_NUM_IRQS      (1 + MMU500_NUM_CB)
 
+/* Index of the IOMMU region for debug accesses: translated, never faulted. */
+#define MMU500_IDX_NORMAL    0
+#define MMU500_IDX_PROBE     1
+
+/*
+ * A translation in the IOTLB: a leaf of context bank @cb's tables. An
+ * invalidation only marks it (@pending); it is dropped when a sync completes,
+ * and until then a device may still be served by it, as on hardware.
+ */
+typedef struct MMU500TLBEntry {
+    bool valid;
+    /* invalidated, waiting for a TLB sync */
+    bool pending;
+    /* a TLBI by VA named this page: a DMA to it before the sync is a bug */
+    bool pending_va;
+    uint8_t cb;
+    uint8_t level;
+    uint16_t asid;
+    IOMMUAccessFlags perm;
+    uint64_t iova;
+    uint64_t pa;
+    /* leaf size - 1 */
+    uint64_t mask;
+    uint64_t pending_iova;
+    uint64_t last_use;
+} MMU500TLBEntry;
+
+/*
+ * A walk cache entry: the address of the level-@level table that translates
+ * the @iova region of the level above (intermediate-level caching).
+ */
+typedef struct MMU500WalkEntry {
+    bool valid;
+    bool pending;
+    uint8_t cb;
+    uint8_t level;
+    uint16_t asid;
+    uint64_t iova;
+    uint64_t table;
+    uint64_t last_use;
+} MMU500WalkEntry;
+
+/* What an invalidation matches; -1 for any. */
+typedef struct MMU500InvScope {
+    int cb;
+    int asid;
+    /* by VA when set: the page @iova */
+    bool by_va;
+    /* leaf only (TLBIVAL, TLBIVAAL): walk cache entries are kept */
+    bool leaf_only;
+    uint64_t iova;
+} MMU500InvScope;
+
+typedef struct MMU500TLB {
+    MMU500TLBEntry *tlb;
+    uint32_t tlb_size;
+    MMU500WalkEntry *walk;
+    uint32_t walk_size;
+    uint64_t clock;
+    /* by-VA invalidations issued since the last sync, for the strict view */
+    GArray *unsynced;
+    uint64_t evictions;
+} MMU500TLB;
+
 typedef struct MMU500ContextBank {
     uint32_t cbar;
     uint32_t cba2r;
@@ -34,6 +98,8 @@ typedef struct MMU500ContextBank {
     uint32_t mair1;
     uint32_t fsr;
     uint32_t fsynr0;
+    /* the faulting stream, as CBFRSYNRA reads */
+    uint32_t cbfrsynra;
     uint64_t ttbr0;
     uint64_t ttbr1;
     uint64_t far;
@@ -66,7 +132,11 @@ struct MMU500State {
      * longer give (a stale translation: a missing invalidation).
      */
     bool check_stale;
+    /* IOTLB and walk cache capacity, in entries */
+    uint32_t tlb_entries;
+    uint32_t walk_entries;
     SMMUSanitizer sanitizer;
+    MMU500TLB cache;
 
     qemu_irq irq[MMU500_NUM_IRQS];
     QemuMutex mutex;
@@ -82,5 +152,23 @@ struct MMU500Class {
 OBJECT_DECLARE_TYPE(MMU500State, MMU500Class, ARM_MMU500)
 
 #define TYPE_MMU500_IOMMU_MEMORY_REGION "arm-mmu500-iommu-memory-region"
+
+/* mmu500-tlb.c */
+void mmu500_tlb_init(MMU500TLB *c, uint32_t tlb_size, uint32_t walk_size);
+void mmu500_tlb_reset(MMU500TLB *c);
+MMU500TLBEntry *mmu500_tlb_lookup(MMU500TLB *c, int cb, int asid,
+                                  uint64_t iova);
+void mmu500_tlb_insert(MMU500TLB *c, const MMU500TLBEntry *e);
+/* The deepest cached table for @iova, or NULL. */
+MMU500WalkEntry *mmu500_walk_lookup(MMU500TLB *c, int cb, int asid,
+                                    uint64_t iova);
+void mmu500_walk_insert(MMU500TLB *c, int cb, int asid, int level,
+                        uint64_t iova, uint64_t table);
+/* Mark what @scope matches as pending; returns how many entries. */
+unsigned mmu500_tlb_invalidate(MMU500TLB *c, const MMU500InvScope *scope);
+/* Complete the invalidations issued so far: drop every pending entry. */
+void mmu500_tlb_sync(MMU500TLB *c);
+/* The region a level-@level table translates: 512G, 1G, 2M (4K granule). */
+uint64_t mmu500_level_region(int level);
 
 #endif /* HW_ARM_MMU500_H */

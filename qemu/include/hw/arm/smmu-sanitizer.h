@@ -38,6 +38,20 @@ typedef struct SMMUSanitizer {
 /* Set up; with @strict, start listening to the guest's cleans to the PoC. */
 void smmu_sanitizer_init(SMMUSanitizer *san, const char *model, bool strict);
 
+/*
+ * Read the descriptor at @addr as the strict view has it (as last cleaned to
+ * the PoC; zero if never cleaned). Returns 0 on success.
+ */
+int smmu_sanitizer_read_view(SMMUSanitizer *san, dma_addr_t addr,
+                             uint64_t *desc);
+
+/*
+ * Report @detail under @check's name on stderr ("mmu500: stale translation:
+ * ..."); past SMMU_SANITIZER_MAX_REPORTS of a kind, only count. Returns true.
+ */
+bool smmu_sanitizer_report(SMMUSanitizer *san, SMMUSanitizerCheck check,
+                           const char *detail);
+
 /* Make @cfg's walks read through the cleaned view when the view is strict. */
 void smmu_sanitizer_set_walk(SMMUSanitizer *san, SMMUTransCfg *cfg);
 
