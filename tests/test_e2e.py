@@ -71,6 +71,7 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
         "gates",
         "console watch",
         "QEMU sanitizers",
+        "DMA after unmap",
         "DMA integrity",
         "page-table syncs per unmap",
     ]
