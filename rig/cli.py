@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from rig import commands, paths, qemu_build, report, settings
+from rig import commands, history, paths, qemu_build, report, settings
 from rig.errors import EXIT_INTERRUPTED, EXIT_OK, RigError, UserError
 from rig.progress import Progress
 
@@ -110,6 +110,16 @@ def make_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_RESULTS,
         help="results folder; the soak goes into OUT/soak/",
     )
+    merge = sub.add_parser(
+        "merge", help="add run folders' measurements to a history (SQLite), idempotently"
+    )
+    merge.add_argument("run_dirs", type=Path, nargs="+", help="results/<run-id> folders")
+    merge.add_argument(
+        "--history",
+        type=Path,
+        default=paths.DEFAULT_RESULTS / "history.sqlite",
+        help="the history file (default results/history.sqlite; created when missing)",
+    )
     qemu = sub.add_parser(
         "qemu", help="build QEMU with the MMU-500 model (qemu/) and the model's qtest"
     )
@@ -185,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             for path in report.build(args.run_dir, threshold_pct=args.threshold):
                 print(path)
+            return EXIT_OK
+        if args.command == "merge":
+            merged = history.merge(args.run_dirs, args.history)
+            for folder in merged.skipped:
+                print(f"skipped {folder}: the run is incomplete", file=sys.stderr)
+            print(
+                f"merged {merged.runs} run(s): {merged.added} rows added, "
+                f"{merged.already} already there; {args.history}: {merged.total} rows"
+            )
             return EXIT_OK
         if args.command == "qemu":
             qemu_src = Path(args.qemu_src) if args.qemu_src else None
