@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from rig import commands, history, paths, qemu_build, report, settings
-from rig.errors import EXIT_INTERRUPTED, EXIT_OK, RigError, UserError
+from rig import commands, history, matrix, paths, qemu_build, report, settings
+from rig.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RigError, UserError
 from rig.progress import Progress
 
 
@@ -110,6 +110,25 @@ def make_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_RESULTS,
         help="results folder; the soak goes into OUT/soak/",
     )
+    mat = sub.add_parser(
+        "matrix", help="run the nightly matrix (nightly.yaml): kernels x profiles, a run each"
+    )
+    mat.add_argument(
+        "--file", type=Path, default=matrix.FILE, help="the matrix (default nightly.yaml)"
+    )
+    mat.add_argument(
+        "--config",
+        type=Path,
+        default=paths.DEFAULT_BENCH_CONFIG,
+        help="settings the cells start from (default: bench.yaml)",
+    )
+    mat.add_argument("--cell", help="run this cell only (see --list)")
+    mat.add_argument("--list", action="store_true", help="print the cells' names and stop")
+    mat.add_argument(
+        "--json", action="store_true", help="print the cells as a CI job list (JSON) and stop"
+    )
+    mat.add_argument("--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder")
+    mat.add_argument("--quiet", action="store_true", help="no progress output")
     merge = sub.add_parser(
         "merge", help="add run folders' measurements to a history (SQLite), idempotently"
     )
@@ -188,49 +207,79 @@ def _qemu_src_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def run_matrix(args: argparse.Namespace) -> int:
+    shape, cells = matrix.load(args.file)
+    cells = matrix.choose(cells, args.cell)
+    if args.list:
+        print("\n".join(c.name for c in cells))
+        return EXIT_OK
+    if args.json:
+        print(matrix.jobs_json(cells))
+        return EXIT_OK
+    base = settings.load(args.config)
+    results = matrix.run(base, shape, cells, args.out, Progress(quiet=args.quiet))
+    print(matrix.summary(results, shape))
+    return EXIT_OK if all(r.status == "passed" for r in results) else EXIT_RUN_FAILED
+
+
+def run_report(args: argparse.Namespace) -> int:
+    for path in report.build(args.run_dir, threshold_pct=args.threshold):
+        print(path)
+    return EXIT_OK
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    merged = history.merge(args.run_dirs, args.history)
+    for folder in merged.skipped:
+        print(f"skipped {folder}: the run is incomplete", file=sys.stderr)
+    print(
+        f"merged {merged.runs} run(s): {merged.added} rows added, "
+        f"{merged.already} already there; {args.history}: {merged.total} rows"
+    )
+    return EXIT_OK
+
+
+def run_qemu(args: argparse.Namespace) -> int:
+    qemu_src = Path(args.qemu_src) if args.qemu_src else None
+    built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
+    print(built.binary)
+    print(built.qtest)
+    return EXIT_OK
+
+
+def run_with_settings(args: argparse.Namespace) -> int:
+    """bench, build, soak and shell: bench.yaml and the command line's settings."""
+    chosen = effective_settings(args)
+    progress = Progress(quiet=args.quiet)
+    if args.command == "build":
+        return commands.build(chosen, args.kernel_src, progress)
+    if args.command == "soak":
+        if not 1 <= args.cycles <= 10000:
+            raise UserError(f"--cycles {args.cycles} is out of range; expected 1..10000")
+        if args.sizes is None:
+            chosen = settings.override(chosen, {"sizes": ("4K", "64K", "1M")})
+        return commands.soak(
+            chosen,
+            args.kernel_src,
+            args.variant,
+            cycles=args.cycles,
+            out=args.out,
+            progress=progress,
+        )
+    if args.command == "shell":
+        return commands.shell(chosen, args.kernel_src, args.variant, args.dry_run, progress)
+    return commands.bench(chosen, args.kernel_src, args.out, args.dry_run, progress)
+
+
+# Commands that do not start from the sweep settings.
+_STANDALONE = {"report": run_report, "matrix": run_matrix, "merge": run_merge, "qemu": run_qemu}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     install_stop_handlers()
     try:
-        if args.command == "report":
-            for path in report.build(args.run_dir, threshold_pct=args.threshold):
-                print(path)
-            return EXIT_OK
-        if args.command == "merge":
-            merged = history.merge(args.run_dirs, args.history)
-            for folder in merged.skipped:
-                print(f"skipped {folder}: the run is incomplete", file=sys.stderr)
-            print(
-                f"merged {merged.runs} run(s): {merged.added} rows added, "
-                f"{merged.already} already there; {args.history}: {merged.total} rows"
-            )
-            return EXIT_OK
-        if args.command == "qemu":
-            qemu_src = Path(args.qemu_src) if args.qemu_src else None
-            built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
-            print(built.binary)
-            print(built.qtest)
-            return EXIT_OK
-        chosen = effective_settings(args)
-        progress = Progress(quiet=args.quiet)
-        if args.command == "build":
-            return commands.build(chosen, args.kernel_src, progress)
-        if args.command == "soak":
-            if not 1 <= args.cycles <= 10000:
-                raise UserError(f"--cycles {args.cycles} is out of range; expected 1..10000")
-            if args.sizes is None:
-                chosen = settings.override(chosen, {"sizes": ("4K", "64K", "1M")})
-            return commands.soak(
-                chosen,
-                args.kernel_src,
-                args.variant,
-                cycles=args.cycles,
-                out=args.out,
-                progress=progress,
-            )
-        if args.command == "shell":
-            return commands.shell(chosen, args.kernel_src, args.variant, args.dry_run, progress)
-        return commands.bench(chosen, args.kernel_src, args.out, args.dry_run, progress)
+        return _STANDALONE.get(args.command, run_with_settings)(args)
     except RigError as err:
         print(err.render(), file=sys.stderr)
         return err.exit_code
