@@ -142,7 +142,7 @@ void mmu500_walk_insert(MMU500TLB *c, int cb, int asid, int level,
     };
 }
 
-static bool mmu500_scope_tags(const MMU500InvScope *s, int cb, int asid)
+bool mmu500_scope_matches(const MMU500InvScope *s, int cb, int asid)
 {
     return (s->cb < 0 || s->cb == cb) && (s->asid < 0 || s->asid == asid);
 }
@@ -154,7 +154,7 @@ unsigned mmu500_tlb_invalidate(MMU500TLB *c, const MMU500InvScope *scope)
     for (uint32_t i = 0; i < c->tlb_size; i++) {
         MMU500TLBEntry *e = &c->tlb[i];
 
-        if (!e->valid || !mmu500_scope_tags(scope, e->cb, e->asid) ||
+        if (!e->valid || !mmu500_scope_matches(scope, e->cb, e->asid) ||
             (scope->by_va && (scope->iova & ~e->mask) != e->iova)) {
             continue;
         }
@@ -168,7 +168,7 @@ unsigned mmu500_tlb_invalidate(MMU500TLB *c, const MMU500InvScope *scope)
     for (uint32_t i = 0; i < c->walk_size && !scope->leaf_only; i++) {
         MMU500WalkEntry *w = &c->walk[i];
 
-        if (!w->valid || !mmu500_scope_tags(scope, w->cb, w->asid) ||
+        if (!w->valid || !mmu500_scope_matches(scope, w->cb, w->asid) ||
             (scope->by_va &&
              (scope->iova & ~(mmu500_level_region(w->level) - 1)) !=
              w->iova)) {

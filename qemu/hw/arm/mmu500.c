@@ -423,25 +423,30 @@ static bool mmu500_check_view(MMU500State *s, int n, uint64_t iova,
     return true;
 }
 
+/* The cache-maintenance check at a by-VA invalidation's address, per bank. */
+static void mmu500_check_view_va(MMU500State *s, const MMU500InvScope *scope,
+                                 const char *when)
+{
+    for (int n = 0; n < MMU500_NUM_CB; n++) {
+        if (mmu500_scope_matches(scope, n, TTBR_ASID(s->cb[n].ttbr0))) {
+            mmu500_check_view(s, n, scope->iova, when);
+        }
+    }
+}
+
 static void mmu500_invalidate(MMU500State *s, const MMU500InvScope *scope,
                               const char *op)
 {
     unsigned matched;
 
     if (s->strict_noncoherent && scope->by_va) {
-        for (int n = 0; n < MMU500_NUM_CB; n++) {
-            if ((scope->cb < 0 || scope->cb == n) &&
-                (scope->asid < 0 || scope->asid == TTBR_ASID(s->cb[n].ttbr0))) {
-                mmu500_check_view(s, n, scope->iova, op);
-            }
-        }
+        mmu500_check_view_va(s, scope, op);
     } else if (s->strict_noncoherent) {
         /* By ASID or all: what the IOTLB holds must not outlive the tables */
         for (uint32_t i = 0; i < s->cache.tlb_size; i++) {
             MMU500TLBEntry *e = &s->cache.tlb[i];
 
-            if (e->valid && (scope->cb < 0 || scope->cb == e->cb) &&
-                (scope->asid < 0 || scope->asid == e->asid)) {
+            if (e->valid && mmu500_scope_matches(scope, e->cb, e->asid)) {
                 mmu500_check_view(s, e->cb, e->iova, op);
             }
         }
@@ -461,15 +466,8 @@ static void mmu500_sync(MMU500State *s, const char *op)
     GArray *unsynced = s->cache.unsynced;
 
     for (guint i = 0; s->strict_noncoherent && i < unsynced->len; i++) {
-        MMU500InvScope *inv = &g_array_index(unsynced, MMU500InvScope, i);
-
-        for (int n = 0; n < MMU500_NUM_CB; n++) {
-            if ((inv->cb >= 0 && inv->cb != n) ||
-                (inv->asid >= 0 && inv->asid != TTBR_ASID(s->cb[n].ttbr0))) {
-                continue;
-            }
-            mmu500_check_view(s, n, inv->iova, "at the TLB sync");
-        }
+        mmu500_check_view_va(s, &g_array_index(unsynced, MMU500InvScope, i),
+                             "at the TLB sync");
     }
     trace_mmu500_tlb_sync(op, unsynced->len);
     mmu500_tlb_sync(&s->cache);

@@ -164,6 +164,8 @@ MMU500WalkEntry *mmu500_walk_lookup(MMU500TLB *c, int cb, int asid,
                                     uint64_t iova);
 void mmu500_walk_insert(MMU500TLB *c, int cb, int asid, int level,
                         uint64_t iova, uint64_t table);
+/* Whether @scope covers context bank @cb with ASID @asid. */
+bool mmu500_scope_matches(const MMU500InvScope *s, int cb, int asid);
 /* Mark what @scope matches as pending; returns how many entries. */
 unsigned mmu500_tlb_invalidate(MMU500TLB *c, const MMU500InvScope *scope);
 /* Complete the invalidations issued so far: drop every pending entry. */
