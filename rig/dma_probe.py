@@ -13,7 +13,7 @@ device's counters from its BAR with devmem after the benchmark has run.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from rig import benchmark
 from rig.errors import RunFailed
@@ -57,7 +57,10 @@ SG_PAGES = 512
 def sg_command(*, dma_bits: int) -> str:
     """One second of scatter-gather maps of 512 pages, where the tool has that mode; an
     older tool refuses the option (its complaint shows no mode: ``ran_sg`` says so)."""
-    return f"{benchmark.TOOL} -t 1 -s 1 -b {dma_bits} -d 0 -g {SG_PAGES} -m {SG_MODE} 2>&1; true"
+    single = benchmark.command(
+        SG_PAGES * 4096, threads=1, seconds=1, direction="BIDIRECTIONAL", dma_bits=dma_bits
+    )
+    return f"{single} -m {SG_MODE} 2>&1; true"
 
 
 def ran_sg(output: str) -> bool:
@@ -113,8 +116,7 @@ def problem(counts: ProbeCounts) -> str | None:
 
 def total(counts: list[ProbeCounts]) -> ProbeCounts:
     return ProbeCounts(
-        **{name: sum(getattr(c, name) for c in counts) for name, _ in _REGISTERS},
-        sg_runs=sum(c.sg_runs for c in counts),
+        **{f.name: sum(getattr(c, f.name) for c in counts) for f in fields(ProbeCounts)}
     )
 
 

@@ -90,10 +90,9 @@ def _qemu_source(qemu: dict[str, Any]) -> str | None:
 
 
 def _verdicts(
-    frame: pd.DataFrame, run_info: dict[str, Any]
+    marked: pd.DataFrame, run_info: dict[str, Any]
 ) -> dict[tuple[str, str, int], dict[Hashable, Any]]:
     """(variant, metric, size) -> the run's comparison row against its reference."""
-    marked = report.mark_reference(frame, run_info)
     compared = stats.compare(marked, METRICS, report.criteria_for(run_info, None))
     return {
         (str(r["variant"]), str(r["metric"]), int(r["size_bytes"])): r
@@ -111,8 +110,9 @@ def rows_of(run_dir: Path) -> list[dict[str, Any]]:
         if key not in run_info:
             raise UserError(f"{run_dir / report.RUN_JSON}: key {key!r} is missing")
     frame = report.load(run_dir / "results.csv")
-    reference = stats.reference(report.mark_reference(frame, run_info))
-    compared = _verdicts(frame, run_info)
+    marked = report.mark_reference(frame, run_info)
+    reference = stats.reference(marked)
+    compared = _verdicts(marked, run_info)
     verdicts = correctness.read(run_dir)
     variants = {str(v.get("name")): v for v in run_info.get("variants") or []}
     kernel, qemu = run_info.get("kernel") or {}, run_info.get("qemu") or {}
