@@ -9,8 +9,10 @@ from pathlib import Path
 from types import FrameType
 
 from rig import commands, history, matrix, paths, qemu_build, report, settings
+from rig import profile as prof
 from rig.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RigError, UserError
 from rig.progress import Progress
+from rig.sweep import effective_jobs
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +51,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mode", help="timing mode: icount or wallclock")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    _jobs_option(parser, "boots")
+
+
+def _jobs_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help=f"{what} at once (default: one per core); icount results do not depend on it, "
+        "wallclock mode runs one at a time",
+    )
 
 
 def _sweep_options(parser: argparse.ArgumentParser) -> None:
@@ -129,6 +141,9 @@ def make_parser() -> argparse.ArgumentParser:
     )
     mat.add_argument("--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder")
     mat.add_argument("--quiet", action="store_true", help="no progress output")
+    _jobs_option(mat, "cells")
+    # Where a cell run by `matrix --jobs N` leaves its result for the parent.
+    mat.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
     merge = sub.add_parser(
         "merge", help="add run folders' measurements to a history (SQLite), idempotently"
     )
@@ -181,6 +196,7 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
             "counters": getattr(args, "counters", None),
             "boot_timeout_s": getattr(args, "boot_timeout", None),
             "command_timeout_s": getattr(args, "command_timeout", None),
+            "jobs": getattr(args, "jobs", None),
         },
     )
 
@@ -217,7 +233,18 @@ def run_matrix(args: argparse.Namespace) -> int:
         print(matrix.jobs_json(cells))
         return EXIT_OK
     base = settings.load(args.config)
-    results = matrix.run(base, shape, cells, args.out, Progress(quiet=args.quiet))
+    progress = Progress(quiet=args.quiet)
+    jobs, why = effective_jobs(args.jobs or 0, prof.mode_by_name(base.mode))
+    if why:
+        progress.say(why)
+    if jobs > 1 and len(cells) > 1:
+        files = matrix.Files(args.file.resolve(), args.config.resolve(), args.out.resolve())
+        results = matrix.run_at_once(files, cells, min(jobs, len(cells)), progress)
+    else:
+        base = settings.override(base, {"jobs": args.jobs})
+        results = matrix.run(base, shape, cells, args.out, progress)
+    if args.result_file is not None and len(results) == 1:
+        args.result_file.write_text(matrix.result_json(results[0]))
     print(matrix.summary(results, shape))
     return EXIT_OK if all(r.status == "passed" for r in results) else EXIT_RUN_FAILED
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from rig.errors import RunFailed
 
@@ -21,6 +22,13 @@ SIZES = tuple(4096 << shift for shift in range(11))  # 4K, 8K, ... 4M
 DISK_BYTES = SLOT_BYTES * len(SIZES)
 _MD5 = re.compile(r"^([0-9a-f]{32})\s+(\S+)$", re.M)
 _IO_ERROR = re.compile(r"I/O error|blk_update_request|critical medium error|Buffer I/O error")
+
+
+def scratch_disk(path: Path | None) -> None:
+    """An empty (sparse) disk for one boot's integrity pass."""
+    if path is not None:
+        with path.open("wb") as handle:
+            handle.truncate(DISK_BYTES)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ so no QEMU outlives the rig, also on Ctrl-C or an exception.
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +22,23 @@ from rig.guest import READY_MARKER
 
 _BOOT_STARTED = "Booting Linux"
 _READY = rf"{READY_MARKER} release=(\S+)\r*\n"
+
+# Every QEMU this process has started and not yet stopped (parallel boots run in threads).
+_running: set[Machine] = set()
+_running_lock = threading.Lock()
+
+
+def terminate_running() -> None:
+    """SIGTERM every QEMU this process started that still runs. For a thread other than
+    the boots' own (a parallel sweep's main thread on Ctrl-C): each boot then sees its
+    QEMU end and stops and cleans up in its own thread as usual."""
+    with _running_lock:
+        machines = list(_running)
+    for machine in machines:
+        child = machine.child
+        if child is not None and child.isalive():
+            with contextlib.suppress(OSError):
+                child.kill(signal.SIGTERM)
 
 
 class Machine:
@@ -57,6 +76,8 @@ class Machine:
             self.log.close()
             raise InfraError(f"cannot start QEMU: {err}", excerpt=" ".join(self.argv)) from err
         self.child.logfile_read = self.log
+        with _running_lock:
+            _running.add(self)
         self.started_at = time.monotonic()
         self.console = Console(self.child, self.log, self.command_timeout_s)
         return self
@@ -129,6 +150,8 @@ class Machine:
                 with contextlib.suppress(Exception):
                     child.close(force=True)
         finally:
+            with _running_lock:
+                _running.discard(self)
             self.log.close()
             if self.qmp_socket is not None:
                 self.qmp_socket.unlink(missing_ok=True)

@@ -3,13 +3,20 @@
 A cell is one `rig bench` run: a kernel by name, a profile, the patches it measures
 (the seed's patch forward on a kernel without it, its revert on one that has it
 merged), and the matrix's sizes and repeats over the rest of bench.yaml. Cells run
-one after another; a failed cell is recorded and the next one runs. The summary names
-each cell's run folder and its unmap change at every size.
+``jobs`` at a time, each a `rig matrix --cell NAME` process of its own (so its
+progress, timings and failures stay its own); a failed cell is recorded and the next
+one runs. The summary names each cell's run folder and its unmap change at every size.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +148,8 @@ def run_cell(
 def run(
     base: settings.Settings, matrix: MatrixFile, cells: list[Cell], out: Path, progress: Progress
 ) -> list[CellResult]:
+    """The cells one after another in this process, each sweep with ``base.jobs`` boots
+    at once."""
     results = []
     for number, cell in enumerate(cells, start=1):
         progress.say(f"==> cell {number}/{len(cells)}: {cell.name} ({', '.join(cell.patches)})")
@@ -148,6 +157,88 @@ def run(
         progress.say(f"    {cell.name}: {result.status} {result.detail}".rstrip())
         results.append(result)
     return results
+
+
+@dataclass(frozen=True)
+class Files:
+    """Where the cells' processes read the matrix and settings from, and write to."""
+
+    matrix: Path
+    config: Path
+    out: Path
+
+
+def run_at_once(files: Files, cells: list[Cell], jobs: int, progress: Progress) -> list[CellResult]:
+    """``jobs`` cells at a time, each `python -m rig matrix --cell NAME --jobs 1` (one
+    boot at a time, so at most ``jobs`` QEMUs run). Their output is streamed line by
+    line under the cell's name; results come back in the matrix's order."""
+    lock = threading.Lock()
+    children: list[subprocess.Popen[str]] = []
+
+    def one(cell: Cell) -> CellResult:
+        with tempfile.TemporaryDirectory(prefix="smmu-rig-cell-") as scratch:
+            record = Path(scratch) / "result.json"
+            argv = [
+                sys.executable, "-m", "rig", "matrix", "--cell", cell.name,
+                "--file", str(files.matrix), "--config", str(files.config),
+                "--out", str(files.out), "--jobs", "1", "--result-file", str(record),
+            ]  # fmt: skip
+            with lock:
+                progress.say(f"==> cell {cell.name} ({', '.join(cell.patches)}) started")
+            child = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=paths.REPO,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            with lock:
+                children.append(child)
+            assert child.stdout is not None
+            for line in child.stdout:
+                if not progress.quiet:
+                    print(f"[{cell.name}] {line.rstrip()}", file=sys.stderr, flush=True)
+            code = child.wait()
+            if record.is_file():
+                result = result_from_json(cell, record.read_text())
+            else:
+                result = CellResult(cell, "error", None, f"the cell's process ended with {code}")
+        with lock:
+            progress.say(f"    {cell.name}: {result.status} {result.detail}".rstrip())
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cell")
+    try:
+        results = list(pool.map(one, cells))
+    except BaseException:
+        # Ctrl-C or a stop reaches this process only: each cell stops its own QEMU.
+        pool.shutdown(wait=False, cancel_futures=True)
+        with lock:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def result_json(result: CellResult) -> str:
+    return json.dumps(
+        {
+            "cell": result.cell.name,
+            "status": result.status,
+            "run_dir": str(result.run_dir) if result.run_dir is not None else None,
+            "detail": result.detail,
+        }
+    )
+
+
+def result_from_json(cell: Cell, text: str) -> CellResult:
+    data = json.loads(text)
+    run_dir = Path(data["run_dir"]) if data["run_dir"] else None
+    return CellResult(cell, str(data["status"]), run_dir, str(data["detail"]))
 
 
 def _unmap_changes(run_dir: Path) -> dict[int, str]:

@@ -27,7 +27,7 @@ from rig.kbuild import BuiltKernel
 from rig.plan import Inputs, RunState, boot_specs
 from rig.profile import BootFiles
 from rig.progress import Progress
-from rig.sweep import sweep
+from rig.sweep import effective_jobs, sweep
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,10 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
             state.dtb = dtb.prepare(inputs.profile, inputs.mode, probe, run_dir.path, inputs.qemu)
             for edit in state.dtb.edits:
                 progress.say(f"    {edit}")
-        # Sockets and the integrity disk live outside the results: an AF_UNIX path is
-        # limited to 108 bytes, and the disk is scratch.
+        # Sockets and the integrity disks live outside the results: an AF_UNIX path is
+        # limited to 108 bytes, and the disks are scratch (one per boot: QEMU locks its
+        # image, and boots may run at once).
         with tempfile.TemporaryDirectory(prefix="smmu-rig-") as scratch:
-            disk = Path(scratch) / "integrity-disk.img"
-            with disk.open("wb") as handle:
-                handle.truncate(integrity.DISK_BYTES)
             state.specs = boot_specs(
                 inputs,
                 state.kernels,
@@ -98,9 +96,13 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
                 run_dir=run_dir.path,
                 scratch=Path(scratch),
             )
+            for spec in state.specs:
+                integrity.scratch_disk(spec.disk)
+            state.jobs, why = effective_jobs(inputs.settings.jobs, inputs.mode)
+            progress.say(f"    {why or f'{state.jobs} boot(s) at once'}")
             boots, sizes = len(state.specs), len(inputs.settings.sizes)
             with progress.phase(f"sweep ({boots} boots x {sizes} sizes)"):
-                sweep(state, progress)
+                sweep(state, progress, state.jobs)
         records.write_csv(state.rows, run_dir.path / "results.csv")
         if state.counter_rows:
             records.write_counters(state.counter_rows, run_dir.path / "counters.csv")

@@ -58,6 +58,8 @@ class RunState:
     kernels: list[BuiltKernel] = field(default_factory=list)
     dtb: dtb.PreparedDtb | None = None
     specs: list[BootSpec] = field(default_factory=list)
+    # Boots that ran at once (see rig.sweep.effective_jobs).
+    jobs: int = 1
     boots: list[BootResult] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     counter_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -94,10 +96,10 @@ def boot_specs(
 ) -> list[BootSpec]:
     by_name = {k.variant: k for k in kernels}
     specs = []
-    disk = scratch / "integrity-disk.img"
     for order, (name, repeat, kind) in enumerate(boot_plan(inputs), start=1):
         kernel = by_name[name]
         qmp = scratch / f"qmp-{order}.sock"
+        disk = scratch / f"disk-{order}.img"
         boot = BootFiles(
             kernel.image, initrd, dtb=dtb_path, qmp_socket=qmp, disk=disk, probe=kind == "checks"
         )
@@ -129,5 +131,6 @@ def boot_spec(
         argv=prof.argv(inputs.profile, inputs.mode, boot, qemu=inputs.qemu),
         qmp_socket=boot.qmp_socket,
         console_log=log,
+        disk=boot.disk,
         kind=kind,
     )

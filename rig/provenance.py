@@ -78,6 +78,7 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,
         "settings": dataclasses.asdict(inputs.settings),
+        "jobs": state.jobs,
         "profile": dataclasses.asdict(inputs.profile),
         "mode": dataclasses.asdict(inputs.mode),
         "kernel": {

@@ -28,6 +28,8 @@ class BootSpec:
     argv: list[str]
     qmp_socket: Path
     console_log: Path
+    # The boot's own scratch disk for the integrity pass (QEMU locks an image it opens).
+    disk: Path | None = None
     kind: BootKind = "timed"
 
     @property

@@ -42,6 +42,8 @@ class Settings:
     counters: bool = True
     boot_timeout_s: float = 60.0
     command_timeout_s: float = 120.0
+    # Boots run at once (icount mode only; wallclock boots one at a time). 0: one per core.
+    jobs: int = 0
 
     @property
     def size_bytes(self) -> tuple[int, ...]:
@@ -56,6 +58,7 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "repeat": (1, 100, "boots per variant"),
     "boot_timeout_s": (1, 3600, "seconds"),
     "command_timeout_s": (1, 3600, "seconds"),
+    "jobs": (0, 256, "boots at once; 0 is one per core"),
 }
 
 
