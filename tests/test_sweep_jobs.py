@@ -16,7 +16,7 @@ import pytest
 
 from rig import paths, plan, settings, sweep
 from rig.benchmark import Measurement
-from rig.errors import InfraError, RunFailed
+from rig.errors import InfraError, RigError, RunFailed
 from rig.profile import mode_by_name
 from rig.progress import Progress
 from rig.session import BootResult, BootSpec, SizeCallback
@@ -46,7 +46,7 @@ def _state(tmp_path: Path) -> plan.RunState:
 
 
 def _fake_boots(
-    monkeypatch: pytest.MonkeyPatch, failing: dict[int, type[Exception]], after_sizes: int = 1
+    monkeypatch: pytest.MonkeyPatch, failing: dict[int, type[RigError]], after_sizes: int = 1
 ) -> None:
     """Boot N measures each size (N and the size give the latency) and sleeps less the
     later it is in the plan; a boot in ``failing`` raises after ``after_sizes`` sizes,
@@ -84,7 +84,7 @@ def _outcome(state: plan.RunState) -> tuple[Any, ...]:
     ids=["all-pass", "rfc-fails-early", "final-fails-twice", "a-checks-boot-fails"],
 )
 def test_three_at_once_keeps_what_one_at_a_time_keeps(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failing: dict[int, type[Exception]]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failing: dict[int, type[RigError]]
 ) -> None:
     outcomes = []
     for jobs in (1, 3):
@@ -104,7 +104,7 @@ def test_three_at_once_keeps_what_one_at_a_time_keeps(
 
 @pytest.mark.parametrize("error", [RunFailed, InfraError])
 def test_a_failed_baseline_ends_the_run_with_what_was_measured_before_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: type[Exception]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: type[RigError]
 ) -> None:
     kept = []
     for jobs in (1, 3):
