@@ -8,7 +8,18 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from rig import commands, history, matrix, paths, qemu_build, report, settings
+from rig import (
+    commands,
+    history,
+    matrix,
+    paths,
+    qemu_build,
+    report,
+    settings,
+    trend,
+    trend_confirm,
+    trend_report,
+)
 from rig import profile as prof
 from rig.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RigError, UserError
 from rig.progress import Progress
@@ -154,6 +165,44 @@ def make_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_RESULTS / "history.sqlite",
         help="the history file (default results/history.sqlite; created when missing)",
     )
+    tr = sub.add_parser(
+        "trend", help="change points in the history: plots, trend.md and trend.html"
+    )
+    tr.add_argument(
+        "--history",
+        type=Path,
+        default=paths.DEFAULT_RESULTS / "history.sqlite",
+        help="the history (default results/history.sqlite; see merge)",
+    )
+    tr.add_argument(
+        "--out", type=Path, default=paths.DEFAULT_RESULTS / "trend", help="where the report goes"
+    )
+    tr.add_argument(
+        "--min-change",
+        type=float,
+        default=trend.Criteria.min_change_pct,
+        help="smallest change in %% kept as a change point (default %(default)s)",
+    )
+    tr.add_argument(
+        "--alpha",
+        type=float,
+        default=trend.Criteria.alpha,
+        help="Welch t-test level a change must also pass (default %(default)s)",
+    )
+    tr.add_argument(
+        "--confirm",
+        action="store_true",
+        help="re-run the matrix cell of a regression seen only in its newest run, and keep "
+        "the regression only if the re-run measures it too",
+    )
+    tr.add_argument("--file", type=Path, default=matrix.FILE, help="the matrix, for --confirm")
+    tr.add_argument(
+        "--config", type=Path, default=paths.DEFAULT_BENCH_CONFIG, help="settings, for --confirm"
+    )
+    tr.add_argument(
+        "--results", type=Path, default=paths.DEFAULT_RESULTS, help="where --confirm's runs go"
+    )
+    tr.add_argument("--quiet", action="store_true", help="no progress output")
     qemu = sub.add_parser(
         "qemu", help="build QEMU with the MMU-500 model (qemu/) and the model's qtest"
     )
@@ -266,6 +315,23 @@ def run_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_trend(args: argparse.Namespace) -> int:
+    criteria = trend.Criteria(args.min_change, args.alpha)
+    series = trend.analyse(history.read(args.history), criteria)
+    said: dict[tuple[trend.SeriesKey, str], str] = {}
+    if args.confirm:
+        files = matrix.Files(args.file, args.config, args.results)
+        confirmed = trend_confirm.confirm(
+            series, args.history, files, criteria, Progress(quiet=args.quiet)
+        )
+        series, said = confirmed.series, confirmed.said
+    written = trend_report.write(series, said, args.out)
+    print((args.out / "trend.md").read_text(), end="")
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
 def run_qemu(args: argparse.Namespace) -> int:
     qemu_src = Path(args.qemu_src) if args.qemu_src else None
     built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
@@ -299,7 +365,13 @@ def run_with_settings(args: argparse.Namespace) -> int:
 
 
 # Commands that do not start from the sweep settings.
-_STANDALONE = {"report": run_report, "matrix": run_matrix, "merge": run_merge, "qemu": run_qemu}
+_STANDALONE = {
+    "report": run_report,
+    "matrix": run_matrix,
+    "merge": run_merge,
+    "trend": run_trend,
+    "qemu": run_qemu,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
