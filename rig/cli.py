@@ -10,6 +10,7 @@ from types import FrameType
 
 from rig import (
     commands,
+    exports,
     history,
     matrix,
     paths,
@@ -109,7 +110,9 @@ def make_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build (or find cached) kernels and the guest image")
     _common(build)
     rep = sub.add_parser(
-        "report", help="rebuild summary.md, the plots and report.html from a run's results.csv"
+        "report",
+        help="rebuild summary.md, the plots, report.html, junit.xml and kcidb.json from a "
+        "run's files",
     )
     rep.add_argument("run_dir", type=Path, help="a results/<run-id> folder (or results/latest)")
     rep.add_argument(
@@ -300,6 +303,8 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     for path in report.build(args.run_dir, threshold_pct=args.threshold):
+        print(path)
+    for path in exports.write(args.run_dir.resolve()):
         print(path)
     return EXIT_OK
 

@@ -71,7 +71,7 @@ def _create(db: sqlite3.Connection) -> None:
     db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({columns}, PRIMARY KEY ({', '.join(KEY)}))")
 
 
-def _kernel_source(kernel: dict[str, Any]) -> str | None:
+def kernel_source_of(kernel: dict[str, Any]) -> str | None:
     source = kernel.get("source") or {}
     if source.get("kind") == "debian-package":
         return f"{source.get('package')} {source.get('package_version')}"
@@ -100,8 +100,8 @@ def _verdicts(
     }
 
 
-def rows_of(run_dir: Path) -> list[dict[str, Any]]:
-    """Every history row of one complete run folder; a bad folder is named."""
+def run_info_of(run_dir: Path) -> dict[str, Any]:
+    """run.json of a run folder, with the keys a history row needs; a bad folder is named."""
     report.check_run_dir(run_dir)
     run_info = report.load_run_info(run_dir)
     if run_info is None:
@@ -109,6 +109,12 @@ def rows_of(run_dir: Path) -> list[dict[str, Any]]:
     for key in ("run_id", "created", "profile", "mode"):
         if key not in run_info:
             raise UserError(f"{run_dir / report.RUN_JSON}: key {key!r} is missing")
+    return run_info
+
+
+def rows_of(run_dir: Path) -> list[dict[str, Any]]:
+    """Every history row of one complete run folder; a bad folder is named."""
+    run_info = run_info_of(run_dir)
     frame = report.load(run_dir / "results.csv")
     marked = report.mark_reference(frame, run_info)
     reference = stats.reference(marked)
@@ -134,7 +140,7 @@ def rows_of(run_dir: Path) -> list[dict[str, Any]]:
                     "stddev_us": float(row[f"{metric}_stddev_us"]),
                     "kernel_release": str(row["kernel_release"]),
                     "kernel_version": kernel.get("version"),
-                    "kernel_source": _kernel_source(kernel),
+                    "kernel_source": kernel_source_of(kernel),
                     "patch_sha256": (variants.get(variant) or {}).get("patch_sha256"),
                     "qemu_version": qemu.get("version"),
                     "qemu_source": _qemu_source(qemu),

@@ -11,6 +11,7 @@ from pathlib import Path
 from rig import (
     correctness,
     dtb,
+    exports,
     guest,
     integrity,
     kbuild,
@@ -111,6 +112,7 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
         records.write_json(provenance.describe(state, progress.timings), run_dir.path / "run.json")
         with progress.phase("report"):
             report.build(run_dir.path)
+            exports.write(run_dir.path)
     except (RigError, KeyboardInterrupt) as err:
         progress.timings["total"] = time.monotonic() - started
         if state.rows:
@@ -137,5 +139,6 @@ def _report_what_was_measured(kept: Path, progress: Progress) -> None:
     failure here is said and does not hide the run's own error."""
     try:
         report.build(kept)
+        exports.write(kept)
     except (RigError, OSError, ValueError, KeyError) as err:
         progress.say(f"[red]no report for the incomplete run: {err}[/red]")

@@ -1,0 +1,18 @@
+"""What a run folder offers other tools: junit.xml for CI pages and kcidb.json for
+KernelCI's database, both derived from the run's own files and rewritten with its
+report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rig import junit, kcidb
+
+OUTPUTS = ("junit.xml", "kcidb.json")
+
+
+def write(run_dir: Path) -> list[Path]:
+    junit.write(run_dir, run_dir / "junit.xml")
+    (run_dir / "kcidb.json").write_text(json.dumps(kcidb.document(run_dir), indent=1) + "\n")
+    return [run_dir / name for name in OUTPUTS]
