@@ -15,7 +15,12 @@ PYTEST_ARGS ?=
 KSRC_ARG := $(if $(KERNEL),--kernel $(KERNEL),) $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),) \
             $(if $(REF),--ref $(REF),) $(if $(QEMU_SRC),--qemu-src $(QEMU_SRC),)
 
-.PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv
+CELL       ?=
+HISTORY    ?= results/history.sqlite
+RUNS       ?= $(wildcard results/2*/)
+
+.PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv \
+        matrix matrix-json matrix-keys matrix-cell history trend
 
 bench: prereqs venv
 	$(VPY) -m rig bench $(KSRC_ARG) $(ARGS)
@@ -34,6 +39,26 @@ shell: prereqs venv
 report: venv
 	$(VPY) -m rig report $(RUN)
 
+# The nightly matrix (nightly.yaml), and what its CI jobs call (.github/workflows/nightly.yml).
+matrix: prereqs venv
+	$(VPY) -m rig matrix $(ARGS)
+
+matrix-json: venv
+	@$(VPY) -m rig matrix --json
+
+matrix-keys: venv
+	@$(VPY) -m rig matrix --cell $(CELL) --keys
+
+matrix-cell: prereqs venv
+	$(VPY) -m rig matrix --cell $(CELL) $(ARGS)
+
+# Run folders -> the history (idempotent), then its change points and trend report.
+history: venv
+	$(VPY) -m rig merge $(RUNS) --history $(HISTORY)
+
+trend: venv
+	$(VPY) -m rig trend --history $(HISTORY) $(ARGS)
+
 test: prereqs-test venv lint
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
@@ -50,6 +75,7 @@ lint: prereqs-test venv
 	$(VPY) -m ruff format --check rig tests
 	$(VPY) -m mypy
 	shellcheck $(SHELL_SCRIPTS)
+	$(VENV)/bin/actionlint .github/workflows/nightly.yml
 
 prereqs:
 	$(PYTHON) -m rig.prereqs

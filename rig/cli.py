@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from rig import (
+    ci_keys,
     commands,
     exports,
     history,
@@ -156,6 +157,12 @@ def make_parser() -> argparse.ArgumentParser:
     mat.add_argument("--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder")
     mat.add_argument("--quiet", action="store_true", help="no progress output")
     _jobs_option(mat, "cells")
+    mat.add_argument(
+        "--keys",
+        action="store_true",
+        help="with --cell: print its CI cache keys (QEMU build, kernels, measured inputs) as "
+        "JSON and stop",
+    )
     # Where a cell run by `matrix --jobs N` leaves its result for the parent.
     mat.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
     merge = sub.add_parser(
@@ -283,6 +290,11 @@ def run_matrix(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.json:
         print(matrix.jobs_json(cells))
+        return EXIT_OK
+    if args.keys:
+        if args.cell is None:
+            raise UserError("matrix --keys: name the cell with --cell NAME (see --list)")
+        print(ci_keys.keys(args.config, args.file, args.cell))
         return EXIT_OK
     base = settings.load(args.config)
     progress = Progress(quiet=args.quiet)

@@ -74,3 +74,21 @@ def test_the_summary_names_each_cells_result_run_and_unmap_change() -> None:
     assert "+45.6% improved" in text  # 1M in the published run
     assert "| 6.1-smmuv3-noncoherent | final | error: kernel build failed |" in text
     assert "1 of 2 cells passed" in text
+
+
+def test_each_cell_has_its_own_ci_keys_and_cells_of_one_kernel_share_the_kernels(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    found = {}
+    for cell in ("6.1-mmu500-noncoherent", "6.1-smmuv3-noncoherent", "7.2-smmuv3-noncoherent"):
+        assert main(["matrix", "--cell", cell, "--keys"]) == 0
+        found[cell] = json.loads(capsys.readouterr().out)
+    assert len({k["qemu"] for k in found.values()}) == 1
+    assert found["6.1-mmu500-noncoherent"]["kernel"] == found["6.1-smmuv3-noncoherent"]["kernel"]
+    assert found["6.1-mmu500-noncoherent"]["kernel"] != found["7.2-smmuv3-noncoherent"]["kernel"]
+    assert len({k["inputs"] for k in found.values()}) == 3
+
+
+def test_keys_need_a_cell(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["matrix", "--keys"]) == 2
+    assert "--cell NAME" in capsys.readouterr().err
