@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -81,7 +82,10 @@ def write_json(value: Any, path: Path) -> None:
 
 
 def new_run_id(profile: str, mode: str) -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{profile}-{mode}"
+    """Time, profile, mode and a random tag: runs started in the same second on one
+    machine (parallel matrix cells) or many (CI jobs) still differ, and the history
+    keys rows by it."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{profile}-{mode}-{secrets.token_hex(3)}"
 
 
 @dataclass
