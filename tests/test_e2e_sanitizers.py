@@ -31,16 +31,28 @@ from rig.patches import label_from_file_name
 
 pytestmark = pytest.mark.e2e
 PATCHES = Path(__file__).parent / "data" / "patches"
-STALE = "console: stale translation"
-EXPECTED = {
-    "broken-partial-clean": "console: cache-maintenance violation",
+STALE = ("console: stale translation",)
+VIOLATION = ("console: cache-maintenance violation",)
+# A variant -> the named checks, any one of which must fail it.
+Expected = dict[str, tuple[str, ...]]
+EXPECTED: Expected = {
+    "broken-partial-clean": VIOLATION,
     "broken-no-tlbi": STALE,
     "broken-tlbi-first-page": STALE,
 }
 # What each case runs: the classes both SMMUs share, the MMU-500's own, and the walk
 # flush on Linux 7.2, whose benchmark has a scatter-gather mode that frees tables.
-CASES = {
-    "smmuv3": ("smmuv3-noncoherent", "debian:6.1", "64K,1M", ["final"], EXPECTED),
+CASES: dict[str, tuple[str, str, str, list[str], Expected]] = {
+    # On SMMUv3 a DMA through an entry the broken TLBI left behind is not always named
+    # by the stale-translation sanitizer: in 2 of 5 runs here it corrupted a 64K
+    # read-back with no report, and DMA integrity named it (a known gap, README).
+    "smmuv3": (
+        "smmuv3-noncoherent",
+        "debian:6.1",
+        "64K,1M",
+        ["final"],
+        {**EXPECTED, "broken-tlbi-first-page": (*STALE, "DMA integrity")},
+    ),
     "mmu500": (
         "mmu500-noncoherent",
         "debian:6.1",
@@ -49,7 +61,7 @@ CASES = {
         {
             **EXPECTED,
             "broken-no-tlb-sync": STALE,
-            "broken-map-no-clean": "console: cache-maintenance violation",
+            "broken-map-no-clean": VIOLATION,
         },
     ),
     "mmu500-7.2": (
@@ -98,6 +110,6 @@ def test_each_broken_class_is_failed_by_its_named_check(tmp_path: Path, case: st
     for name, check in expected.items():
         variant = label_from_file_name(f"{name}.patch")
         failed = [c["name"] for c in verdicts[variant]["checks"] if not c["passed"]]
-        assert check in failed, (variant, failed)
+        assert any(name in failed for name in check), (variant, failed)
         # Named, not found by a command running into its timeout.
         assert not any("timeout" in name for name in failed), (variant, failed)
