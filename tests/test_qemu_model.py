@@ -34,7 +34,7 @@ def test_the_qtests_pass(rig_qemu: BuiltQemu) -> None:
     # Probe values, stream matching, translation, each invalidation, sync, faults and
     # syndromes, bypass, unsupported configurations, IOTLB capacity, the walk cache and
     # the probe device.
-    assert len(results) >= 33, result.stdout
+    assert len(results) >= 36, result.stdout
     # The TLB and walk-cache tests use entries on purpose after changing the tables
     # without invalidating (or syncing): the stale-translation sanitizer names each
     # use, with where, and what was served against what the tables say.

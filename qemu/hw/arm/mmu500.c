@@ -13,7 +13,8 @@
  * that intermediate levels can be cached. Any other configuration the guest
  * writes raises a translation fault and is logged, never an abort. The IOTLB
  * and the walk cache (mmu500-tlb.c) have a fixed capacity; invalidations take
- * effect when a TLB sync completes.
+ * effect when a TLB sync is written (a sync given time to complete, below,
+ * has then done its work early: only its status waits).
  *
  * The sanitizers (smmu-sanitizer.c) report by name a translation served from
  * the IOTLB or the walk cache that the current tables no longer give, or one
@@ -24,6 +25,13 @@
  * Accesses with the debug attribute (MMU500_IDX_PROBE) are translated like any
  * other but never recorded as faults, so a test device can look at what the
  * SMMU would do with an IOVA without disturbing the guest.
+ *
+ * Time, when asked for (all 0 by default, and then nothing changes): each
+ * register access costs the vCPU that makes it reg-access-ns of guest time,
+ * charged under icount as if it had run instructions for that long, and a
+ * TLB sync stays active in TLBSTATUS/sTLBGSTATUS for tlb-sync-ns of
+ * QEMU_CLOCK_VIRTUAL, so that the guest's own poll loop spends the wait.
+ * Both follow guest time only: a run is timed the same on any host.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -38,6 +46,9 @@
 #include "hw/arm/mmu500.h"
 #include "migration/vmstate.h"
 #include "qemu/error-report.h"
+#include "qemu/timer.h"
+#include "exec/icount.h"
+#include "hw/core/cpu.h"
 #include "system/address-spaces.h"
 #include "trace.h"
 
@@ -56,6 +67,8 @@
 #define GR0_TLBIALLH        0x06c
 #define GR0_STLBGSYNC       0x070
 #define GR0_STLBGSTATUS     0x074
+/* sTLBGSTATUS.GSACTIVE and TLBSTATUS.SACTIVE: a sync is in progress */
+#define SYNC_ACTIVE         (1u << 0)
 #define GR0_SMR(n)          (0x800 + 4 * (n))
 #define GR0_S2CR(n)         (0xc00 + 4 * (n))
 
@@ -473,6 +486,28 @@ static void mmu500_sync(MMU500State *s, const char *op)
     mmu500_tlb_sync(&s->cache);
 }
 
+/*
+ * When a sync written now completes: tlb-sync-ns later (a sync written while
+ * one is in progress waits for both). 0, complete at once, when syncs take
+ * no time: the clock is then never read.
+ */
+static int64_t mmu500_sync_done(MMU500State *s)
+{
+    if (!s->tlb_sync_ns) {
+        return 0;
+    }
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->tlb_sync_ns;
+}
+
+/* TLBSTATUS/sTLBGSTATUS of a sync that completes at @done */
+static uint32_t mmu500_sync_status(int64_t done)
+{
+    if (done && qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) < done) {
+        return SYNC_ACTIVE;
+    }
+    return 0;
+}
+
 static void mmu500_tlbi_va(MMU500State *s, int n, uint64_t val, bool all_asids,
                            bool leaf_only, const char *op)
 {
@@ -516,7 +551,7 @@ static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off)
     case GR0_SGFSYNR1:
         return s->sgfsynr1;
     case GR0_STLBGSTATUS:
-        return 0;               /* a sync completes when it is written */
+        return mmu500_sync_status(s->gsync_done);
     default:
         return 0;
     }
@@ -553,6 +588,7 @@ static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val)
         break;
     case GR0_STLBGSYNC:
         mmu500_sync(s, "sTLBGSYNC");
+        s->gsync_done = mmu500_sync_done(s);
         break;
     default:
         qemu_log_mask(LOG_UNIMP, "mmu500: write to GR0 0x%" HWADDR_PRIx "\n",
@@ -632,7 +668,7 @@ static uint64_t mmu500_read_cb(MMU500State *s, int n, hwaddr off, unsigned size)
     case CB_FSYNR0:
         return cb->fsynr0;
     case CB_TLBSTATUS:
-        return 0;               /* SACTIVE clear: the sync is complete */
+        return mmu500_sync_status(cb->sync_done);
     default:
         return 0;
     }
@@ -714,11 +750,24 @@ static void mmu500_write_cb(MMU500State *s, int n, hwaddr off, uint64_t val,
         break;
     case CB_TLBSYNC:
         mmu500_sync(s, "TLBSYNC");
+        cb->sync_done = mmu500_sync_done(s);
         break;
     default:
         qemu_log_mask(LOG_UNIMP,
                       "mmu500: write to CB%d 0x%" HWADDR_PRIx "\n", n, off);
         break;
+    }
+}
+
+/*
+ * The vCPU that makes a register access waits for it: charged under icount,
+ * after the access, which saw the device as it was when the access arrived.
+ * A debugger's access costs nothing.
+ */
+static void mmu500_charge_access(MMU500State *s, MemTxAttrs attrs)
+{
+    if (s->reg_access_ns && !attrs.debug) {
+        icount_charge_ns(current_cpu, s->reg_access_ns);
     }
 }
 
@@ -741,6 +790,7 @@ static MemTxResult mmu500_read(void *opaque, hwaddr offset, uint64_t *data,
         *data = 0;
     }
     qemu_mutex_unlock(&s->mutex);
+    mmu500_charge_access(s, attrs);
     return MEMTX_OK;
 }
 
@@ -763,6 +813,7 @@ static MemTxResult mmu500_write(void *opaque, hwaddr offset, uint64_t data,
     }
     mmu500_update_irqs(s);
     qemu_mutex_unlock(&s->mutex);
+    mmu500_charge_access(s, attrs);
     return MEMTX_OK;
 }
 
@@ -984,6 +1035,7 @@ static void mmu500_reset_exit(Object *obj, ResetType type)
     s->scr0 = SCR0_CLIENTPD;
     s->sacr = 0;
     s->sgfsr = s->sgfsynr0 = s->sgfsynr1 = 0;
+    s->gsync_done = 0;
     memset(s->smr, 0, sizeof(s->smr));
     memset(s->s2cr, 0, sizeof(s->s2cr));
     memset(s->cb, 0, sizeof(s->cb));
@@ -1031,6 +1083,8 @@ static const Property mmu500_properties[] = {
     DEFINE_PROP_BOOL("check-stale", MMU500State, check_stale, true),
     DEFINE_PROP_UINT32("tlb-entries", MMU500State, tlb_entries, 128),
     DEFINE_PROP_UINT32("walk-entries", MMU500State, walk_entries, 32),
+    DEFINE_PROP_UINT32("reg-access-ns", MMU500State, reg_access_ns, 0),
+    DEFINE_PROP_UINT32("tlb-sync-ns", MMU500State, tlb_sync_ns, 0),
 };
 
 static void mmu500_class_init(ObjectClass *klass, const void *data)

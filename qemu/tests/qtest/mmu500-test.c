@@ -6,7 +6,8 @@
  * bypass, stream matching, stage-1 translation through tables built in
  * guest RAM, unsupported configurations, IOTLB capacity and eviction, the
  * walk cache, invalidations that wait for a sync, context and global faults
- * with their syndromes and interrupts, and the pci-dma-probe device.
+ * with their syndromes and interrupts, the pci-dma-probe device, and the time
+ * a TLB sync stays active (tlb-sync-ns).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -89,6 +90,8 @@
 #define CB_TLBIVAL              0x620
 #define CB_TLBSYNC              0x7f0
 #define CB_TLBSTATUS            0x7f4
+/* TLBSTATUS.SACTIVE, sTLBGSTATUS.GSACTIVE */
+#define SYNC_ACTIVE             (1u << 0)
 
 #define SCTLR_M                 (1u << 0)
 #define SCTLR_TRE               (1u << 1)
@@ -828,6 +831,91 @@ static void test_tlb_sync(void)
     rig_stop(r);
 }
 
+/* The arm-mmu500 tlb-sync-ns the timing tests give */
+#define SYNC_NS                 1600
+
+/* A sync written to @sync stays active in @status for SYNC_NS, then ends */
+static void check_sync_wait(Rig *r, uint64_t sync, uint64_t status)
+{
+    qtest_writel(r->qts, sync, 0);
+    check_hex(qtest_readl(r->qts, status), SYNC_ACTIVE);
+    qtest_clock_step(r->qts, SYNC_NS - 1);
+    check_hex(qtest_readl(r->qts, status), SYNC_ACTIVE);
+    qtest_clock_step(r->qts, 1);
+    check_hex(qtest_readl(r->qts, status), 0);
+
+    /* One written while another is active waits SYNC_NS from its own write */
+    qtest_writel(r->qts, sync, 0);
+    qtest_clock_step(r->qts, SYNC_NS / 2);
+    qtest_writel(r->qts, sync, 0);
+    qtest_clock_step(r->qts, SYNC_NS - 1);
+    check_hex(qtest_readl(r->qts, status), SYNC_ACTIVE);
+    qtest_clock_step(r->qts, 1);
+    check_hex(qtest_readl(r->qts, status), 0);
+}
+
+/*
+ * tlb-sync-ns: each bank's TLBSYNC and the global sTLBGSYNC stay active in
+ * their status register for that long of virtual time, independently, so
+ * that the driver's poll loop spends the wait; polling does not end it.
+ */
+static void test_timing_sync(void)
+{
+    Rig *r = rig_start("-global arm-mmu500.tlb-sync-ns="
+                       stringify(SYNC_NS));
+
+    setup_translation(r, 0, 1);
+    for (int n = 0; n < NUM_CB; n++) {
+        check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+    }
+    check_hex(gr0_read(r, STLBGSTATUS), 0);
+
+    cb_write(r, 1, CB_TLBSYNC, 0);
+    for (int i = 0; i < 100; i++) {
+        check_hex(cb_read(r, 1, CB_TLBSTATUS), SYNC_ACTIVE);
+    }
+    check_hex(cb_read(r, 0, CB_TLBSTATUS), 0);
+    check_hex(cb_read(r, 2, CB_TLBSTATUS), 0);
+    check_hex(gr0_read(r, STLBGSTATUS), 0);
+    qtest_clock_step(r->qts, SYNC_NS);
+    check_hex(cb_read(r, 1, CB_TLBSTATUS), 0);
+
+    for (int n = 0; n < NUM_CB; n++) {
+        check_sync_wait(r, CB(n, CB_TLBSYNC), CB(n, CB_TLBSTATUS));
+    }
+    check_sync_wait(r, GR0(STLBGSYNC), GR0(STLBGSTATUS));
+    for (int n = 0; n < NUM_CB; n++) {
+        check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+    }
+    rig_stop(r);
+}
+
+/*
+ * With no sync time (the default) a sync is complete when it is written.
+ * Register accesses move no clock: without a vCPU (qtest) reg-access-ns has
+ * no one to charge, and with the default nothing is charged at all.
+ */
+static void test_timing_free(const void *opaque)
+{
+    Rig *r = rig_start(opaque);
+    int64_t before;
+
+    setup_translation(r, 0, 1);
+    before = qtest_clock_step(r->qts, 1);
+    for (int i = 0; i < 100; i++) {
+        for (int n = 0; n < NUM_CB; n++) {
+            cb_write(r, n, CB_TLBIASID, 1);
+            cb_write(r, n, CB_TLBSYNC, 0);
+            check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+        }
+        gr0_write(r, TLBIALLNSNH, 0);
+        gr0_write(r, STLBGSYNC, 0);
+        check_hex(gr0_read(r, STLBGSTATUS), 0);
+    }
+    check_hex(qtest_clock_step(r->qts, 1), before + 1);
+    rig_stop(r);
+}
+
 static void check_context_fault(Rig *r, int n, uint32_t fsr, uint64_t far,
                                 bool write)
 {
@@ -1284,6 +1372,11 @@ int main(int argc, char **argv)
     qtest_add_data_func("mmu500/walk-cache/tlbiasid",
                         GINT_TO_POINTER(WALK_BY_ASID), test_walk_cache);
     qtest_add_func("mmu500/probe", test_probe);
+    qtest_add_func("mmu500/timing/tlb-sync", test_timing_sync);
+    qtest_add_data_func("mmu500/timing/free", NULL, test_timing_free);
+    qtest_add_data_func("mmu500/timing/reg-access-no-vcpu",
+                        "-global arm-mmu500.reg-access-ns=1000",
+                        test_timing_free);
 
     return g_test_run();
 }

@@ -104,6 +104,8 @@ typedef struct MMU500ContextBank {
     uint64_t ttbr1;
     uint64_t far;
     uint64_t par;
+    /* QEMU_CLOCK_VIRTUAL time at which the last TLBSYNC completes */
+    int64_t sync_done;
 } MMU500ContextBank;
 
 struct MMU500State {
@@ -114,6 +116,8 @@ struct MMU500State {
     uint32_t sgfsr;
     uint32_t sgfsynr0;
     uint32_t sgfsynr1;
+    /* QEMU_CLOCK_VIRTUAL time at which the last sTLBGSYNC completes */
+    int64_t gsync_done;
     uint32_t smr[MMU500_NUM_SMR];
     uint32_t s2cr[MMU500_NUM_SMR];
     MMU500ContextBank cb[MMU500_NUM_CB];
@@ -135,6 +139,15 @@ struct MMU500State {
     /* IOTLB and walk cache capacity, in entries */
     uint32_t tlb_entries;
     uint32_t walk_entries;
+    /*
+     * What hardware takes, in ns of guest time (0, the default: nothing).
+     * Each register access stalls the vCPU that makes it for reg_access_ns
+     * (charged under icount); a TLB sync stays active in TLBSTATUS or
+     * sTLBGSTATUS for tlb_sync_ns of QEMU_CLOCK_VIRTUAL after it is written,
+     * so the guest's own poll loop waits for it.
+     */
+    uint32_t reg_access_ns;
+    uint32_t tlb_sync_ns;
     SMMUSanitizer sanitizer;
     MMU500TLB cache;
 
