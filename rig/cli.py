@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from rig import (
+    calibrate,
     ci_keys,
     commands,
     exports,
@@ -17,6 +18,7 @@ from rig import (
     paths,
     qemu_build,
     report,
+    seed,
     settings,
     trend,
     trend_confirm,
@@ -26,6 +28,9 @@ from rig import profile as prof
 from rig.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RigError, UserError
 from rig.progress import Progress
 from rig.sweep import effective_jobs
+
+# The profile `calibrate` fits when --profile does not name one.
+CALIBRATED_DEFAULT = "tegra234-mmu500"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +101,28 @@ def _sweep_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the QEMU command lines and exit"
+    )
+
+
+def _calibrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit a timed profile's hardware costs on a seed table, write them into the "
+        "profile, and measure it against both tables",
+    )
+    _common(cal)
+    cal.add_argument(
+        "--reference",
+        choices=sorted(seed.TABLES),
+        help="the seed table to fit on (default: the profile's own, seed_table)",
+    )
+    cal.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="stop after writing the costs (no runs with them against the seed's tables)",
+    )
+    cal.add_argument(
+        "--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder (default: results/)"
     )
 
 
@@ -213,6 +240,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--results", type=Path, default=paths.DEFAULT_RESULTS, help="where --confirm's runs go"
     )
     tr.add_argument("--quiet", action="store_true", help="no progress output")
+    _calibrate_parser(sub)
     qemu = sub.add_parser(
         "qemu", help="build QEMU with the MMU-500 model (qemu/) and the model's qtest"
     )
@@ -349,6 +377,22 @@ def run_trend(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_calibrate(args: argparse.Namespace) -> int:
+    if args.profile is None:
+        args.profile = CALIBRATED_DEFAULT
+    request = calibrate.Request(
+        profile=args.profile,
+        reference=args.reference,
+        settings=effective_settings(args),
+        out=args.out,
+        verify=not args.no_verify,
+    )
+    result = calibrate.calibrate(request, Progress(quiet=args.quiet))
+    print((result.folder / "calibration.md").read_text())
+    print(f"costs written to {result.profile_file}; calibration in {result.folder}")
+    return EXIT_OK
+
+
 def run_qemu(args: argparse.Namespace) -> int:
     qemu_src = Path(args.qemu_src) if args.qemu_src else None
     built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
@@ -388,6 +432,7 @@ _STANDALONE = {
     "merge": run_merge,
     "trend": run_trend,
     "qemu": run_qemu,
+    "calibrate": run_calibrate,
 }
 
 

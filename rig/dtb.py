@@ -63,13 +63,15 @@ def _inherits_coherent(fdt: libfdt.Fdt, node: int) -> str | None:
     return None
 
 
-def apply_walk(blob: bytes, profile: MachineProfile) -> tuple[bytes, str, tuple[str, ...]]:
-    """Make the SMMU node say what the profile's walk coherency is. Pure."""
-    fdt = libfdt.Fdt(bytearray(blob))
-    node = find_node(fdt, profile.smmu_compatible)
+# The node of QEMU virt's PCIe host bridge, whose DMA attributes its devices inherit.
+PCIE_HOST_COMPATIBLE = "pci-host-ecam-generic"
+
+
+def _set_coherency(fdt: libfdt.Fdt, node: int, coherent: bool) -> list[str]:
+    """Make Linux's of_dma_is_coherent() answer ``coherent`` for ``node``; the edits made."""
     path = fdt.get_path(node)
     edits: list[str] = []
-    if profile.walk == "noncoherent":
+    if not coherent:
         if _has(fdt, node, "dma-coherent"):
             fdt.delprop(node, "dma-coherent")
             edits.append(f"deleted dma-coherent from {path}")
@@ -84,6 +86,18 @@ def apply_walk(blob: bytes, profile: MachineProfile) -> tuple[bytes, str, tuple[
         if not _has(fdt, node, "dma-coherent"):
             fdt.setprop(node, "dma-coherent", b"")
             edits.append(f"added dma-coherent to {path}")
+    return edits
+
+
+def apply_walk(blob: bytes, profile: MachineProfile) -> tuple[bytes, str, tuple[str, ...]]:
+    """Make the SMMU node say what the profile's walk coherency is, and the PCIe host
+    bridge what its devices' DMA is when the profile says non-coherent. Pure."""
+    fdt = libfdt.Fdt(bytearray(blob))
+    node = find_node(fdt, profile.smmu_compatible)
+    path = fdt.get_path(node)
+    edits = _set_coherency(fdt, node, profile.walk == "coherent")
+    if profile.device_dma == "noncoherent":
+        edits += _set_coherency(fdt, find_node(fdt, PCIE_HOST_COMPATIBLE), coherent=False)
     fdt.pack()
     return bytes(fdt.as_bytearray()), path, tuple(edits)
 

@@ -130,19 +130,28 @@ def comparison_plot(
     path: Path,
     device: str,
     criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
+    *,
+    hardware: pd.DataFrame | None = None,
 ) -> None:
     """Unmap % improvement vs size: the rig's medians with CI bars, the seed's table beside.
 
     `reference` is one seed table (seed.table()); `device` names the emulated SMMU the
     run measured (report.device_label). The seed's points are nudged right so bars and
-    markers at the same size do not hide each other.
+    markers at the same size do not hide each other. With `hardware` (a run on a timed
+    profile: calibration_fit.comparison()), a second panel sets the rig's latencies in
+    hardware-equivalent us beside the seed's.
     """
     names = variants(frame)[1:]
     table = improvement_table(frame, "unmap", criteria)
     table_name = str(reference["table"].iloc[0]) if not reference.empty else seed.NO_WORKAROUND
     mode = str(frame["mode"].iloc[0])
     clock = "instruction-counted time" if mode == "icount" else "host time under TCG"
-    figure, axis = plt.subplots(figsize=(9, 5))
+    if hardware is None:
+        figure, axis = plt.subplots(figsize=(9, 5))
+    else:
+        figure, (axis, absolute) = plt.subplots(1, 2, figsize=(15, 5.5))
+        _absolute_panel(absolute, hardware, frame)
+        clock = "instruction-counted time scaled to hardware by the profile's timing"
     seen: list[float] = []
     for name in names:
         axis.errorbar(
@@ -176,14 +185,41 @@ def comparison_plot(
     figure.text(
         0.01,
         0.01,
-        f"rig: QEMU, {device}, {clock}, so only its ratios mean anything; "
-        "seed: unmap latency on real hardware as posted in the May 2024 RFC thread",
+        f"rig: QEMU, {device}, {clock}"
+        + ("" if hardware is not None else ", so only its ratios mean anything")
+        + "; seed: unmap latency on real hardware as posted in the May 2024 RFC thread",
         fontsize=7,
         color="dimgray",
     )
     figure.tight_layout(rect=(0, 0.04, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _absolute_panel(axis: Axes, hardware: pd.DataFrame, frame: pd.DataFrame) -> None:
+    """Unmap latency in hardware-equivalent us (rig) and us (seed), both variants."""
+    names = variants(frame)
+    sizes = hardware["size_bytes"].to_numpy(dtype=float)
+    for column, seed_column, name, color in (
+        ("rig_without_us", "seed_without_us", names[0], "tab:red"),
+        ("rig_with_us", "seed_with_us", names[-1], "tab:blue"),
+    ):
+        axis.plot(sizes, hardware[column], marker="o", color=color, label=f"rig, {name}")
+        axis.plot(
+            sizes,
+            hardware[seed_column],
+            marker="s",
+            markerfacecolor="none",
+            linestyle="--",
+            color=color,
+            label="seed, " + ("without the patch" if column == "rig_without_us" else "with it"),
+        )
+    axis.set_yscale("log")
+    _size_axis(axis, [int(s) for s in sizes])
+    axis.set_ylabel("unmap latency (us; rig: hardware-equivalent)")
+    axis.set_title("Unmap latency: rig (calibrated timing) and seed (hardware)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8, loc="upper left")
 
 
 def _caption(figure: Figure, frame: pd.DataFrame) -> None:

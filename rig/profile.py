@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from rig import paths, schema
+from rig import hardware_time, paths, schema
 from rig.errors import UserError
+from rig.hardware_time import HardwareTiming
 
 Walk = Literal["coherent", "noncoherent"]
 Invalidation = Literal["strict", "lazy"]
@@ -59,6 +61,17 @@ class MachineProfile:
     # every unmapped range through the SMMU right after the unmap (the support patch
     # dma-probe rings it), so a translation the unmap left alive is used.
     probe_device: str | None = None
+    # The benchmark device's DMA: "noncoherent" takes dma-coherent off the PCIe host
+    # bridge's node, so Linux maintains the buffer's caches on every map and unmap (as for
+    # the seed board's device); "coherent" leaves QEMU's DT as it is.
+    device_dma: Walk = "coherent"
+    # Hardware time under icount (rig.hardware_time): what one instruction stands for and
+    # what cache maintenance, barriers, SMMU register accesses and TLB syncs cost. None:
+    # nothing is charged and latencies stay instruction-counted.
+    timing: HardwareTiming | None = None
+    # Take the timing block from this profile (a calibrated platform's variant that must
+    # not be refitted, e.g. its erratum-workaround twin).
+    timing_from: str | None = None
 
     @property
     def driver(self) -> str:
@@ -72,6 +85,11 @@ class MachineProfile:
             )
         if self.memory_mb < 256:
             raise UserError(f"profile {self.name}: key 'memory_mb' must be at least 256")
+        if self.timing is not None and (self.iommu != "mmu500" or self.qemu != "rig-build"):
+            raise UserError(
+                f"profile {self.name}: key 'timing' needs the rig's MMU-500 model "
+                "(iommu: mmu500, qemu: rig-build), whose QEMU charges the costs"
+            )
         if self.iommu not in DRIVERS:
             raise UserError(
                 f"profile {self.name}: iommu {self.iommu!r} is unknown; "
@@ -140,6 +158,19 @@ def load_profile(name: str, config_dir: Path = paths.QEMU_CONFIGS) -> MachinePro
 
 def load_profile_file(path: Path) -> MachineProfile:
     data = schema.read_yaml_mapping(path)
+    source = data.get("timing_from")
+    if source is not None:
+        if "timing" in data:
+            raise UserError(f"{path}: keys 'timing' and 'timing_from' exclude each other")
+        if not isinstance(source, str) or source == path.stem:
+            raise UserError(
+                f"{path}: key 'timing_from' must name another profile in qemu-configs/, "
+                f"got {source!r}"
+            )
+        lender = load_profile(source, path.parent)
+        if lender.timing is None:
+            raise UserError(f"{path}: key 'timing_from': profile {source!r} has no 'timing' block")
+        data = {**data, "timing": dataclasses.asdict(lender.timing)}
     return schema.build(MachineProfile, data, str(path), name=path.stem)
 
 
@@ -177,6 +208,8 @@ def argv(
         str(mode.smp),
     ]
     for setting in profile.qemu_globals:
+        args += ["-global", setting]
+    for setting in hardware_time.qemu_globals(profile.timing, mode.icount_shift):
         args += ["-global", setting]
     if mode.icount_shift is not None:
         args += ["-icount", f"shift={mode.icount_shift},align=off,sleep=off"]

@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 
 from rig import (
+    calibration_fit,
     correctness,
     frames,
+    hardware_report,
     html_report,
     plots,
     profile,
@@ -24,6 +26,7 @@ from rig import (
     work_counters,
 )
 from rig.errors import UserError
+from rig.hardware_time import HardwareTiming
 from rig.records import CSV_COLUMNS, INCOMPLETE_MARKER
 
 OUTPUTS = ("summary.md", "latency.png", "improvement.png", "comparison.png", "report.html")
@@ -122,6 +125,22 @@ def check_run_dir(run_dir: Path) -> None:
     )
 
 
+def hardware_comparison(
+    frame: pd.DataFrame, run_info: dict[str, Any] | None, reference: pd.DataFrame
+) -> tuple[HardwareTiming, pd.DataFrame] | None:
+    """A run on a profile with hardware timing: its costs, and its latencies in
+    hardware-equivalent us against the seed table's, size by size."""
+    found = hardware_report.timing_of(run_info)
+    if found is None:
+        return None
+    timing, shift = found
+    medians = hardware_report.hardware_medians(frame, timing, shift)
+    if medians.empty:
+        return None
+    compared = calibration_fit.comparison(medians, reference)
+    return (timing, compared) if not compared.empty else None
+
+
 def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     check_run_dir(run_dir)
     run_dir = run_dir.resolve()
@@ -142,16 +161,26 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
     reference = seed.table(seed.load(), seed_name)
 
     verdicts = correctness.read(run_dir)
-    _write_text(
-        run_dir / "summary.md",
-        summary.markdown(
-            frame, title_note=note, counters=counters, criteria=criteria, verdicts=verdicts
-        ),
+    hardware = hardware_comparison(frame, run_info, reference)
+    text = summary.markdown(
+        frame, title_note=note, counters=counters, criteria=criteria, verdicts=verdicts
     )
+    if hardware is not None:
+        timing, compared = hardware
+        section = hardware_report.markdown(compared, timing, seed.TABLES[seed_name])
+        text += "\n" + "\n".join(section) + "\n"
+    _write_text(run_dir / "summary.md", text)
     plots.latency_plot(frame, run_dir / "latency.png")
     plots.improvement_plot(frame, run_dir / "improvement.png", criteria)
     device = device_label(run_info, str(frame["profile"].iloc[0]))
-    plots.comparison_plot(frame, reference, run_dir / "comparison.png", device, criteria)
+    plots.comparison_plot(
+        frame,
+        reference,
+        run_dir / "comparison.png",
+        device,
+        criteria,
+        hardware=None if hardware is None else hardware[1],
+    )
     page = html_report.render(
         html_report.Inputs(
             frame=frame,

@@ -37,6 +37,8 @@ def _describe(expected: Any) -> str:
         return "one of " + ", ".join(repr(v) for v in get_args(expected))
     if origin is tuple:
         return f"a list of {_describe(get_args(expected)[0])}"
+    if dataclasses.is_dataclass(expected):
+        return "a mapping"
     if isinstance(expected, type):
         return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}[
             expected.__name__
@@ -56,6 +58,10 @@ def coerce(value: Any, expected: Any, where: str) -> Any:
         if value not in get_args(expected):
             raise UserError(f"{where}: {value!r} is not allowed; expected {_describe(expected)}")
         return value
+    if dataclasses.is_dataclass(expected) and isinstance(expected, type):
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: expected a mapping of keys to values, got {value!r}")
+        return build(expected, value, where)
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise UserError(f"{where}: expected {_describe(expected)}, got {value!r}")
@@ -87,4 +93,9 @@ def build(cls: type[T], data: dict[str, Any], source: str, **fixed: Any) -> T:
             values[name] = coerce(data[name], hints[name], where)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise UserError(f"{where} is missing ({_describe(hints[name])} expected)")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except UserError as err:
+        if err.message.startswith(source):
+            raise
+        raise UserError(f"{source}: {err.message}") from None

@@ -56,3 +56,25 @@ def test_coherent_profile_keeps_qemus_tree(tmp_path: Path, rig_qemu: BuiltQemu) 
     prepared, fdt = dump(tmp_path, "smmuv3-coherent", rig_qemu)
     assert prepared.edits == ()
     assert has_dma_coherent(fdt, prepared.smmu_node)
+
+
+def test_noncoherent_device_dma_takes_the_pcie_host_off_coherent(
+    tmp_path: Path, rig_qemu: BuiltQemu
+) -> None:
+    """tegra234-mmu500: the PCIe host bridge says dma-noncoherent (QEMU's root says
+    dma-coherent), so Linux maintains the benchmark buffer's caches; the SMMU as well."""
+    prepared, fdt = dump(tmp_path, "tegra234-mmu500", rig_qemu)
+    host = fdt.get_path(dtb.find_node(fdt, dtb.PCIE_HOST_COMPATIBLE))
+    assert not has_dma_coherent(fdt, host)
+    found = fdt.getprop(fdt.path_offset(host), "dma-noncoherent", libfdt.QUIET_NOTFOUND)
+    assert not isinstance(found, int)
+    assert any(edit.startswith(f"added dma-noncoherent to {host}") for edit in prepared.edits)
+    assert not has_dma_coherent(fdt, prepared.smmu_node)
+
+
+def test_default_profile_leaves_the_pcie_host_coherent(tmp_path: Path, rig_qemu: BuiltQemu) -> None:
+    prepared, fdt = dump(tmp_path, "mmu500-noncoherent", rig_qemu)
+    host = fdt.get_path(dtb.find_node(fdt, dtb.PCIE_HOST_COMPATIBLE))
+    assert not any(host in edit for edit in prepared.edits)
+    found = fdt.getprop(fdt.path_offset(host), "dma-noncoherent", libfdt.QUIET_NOTFOUND)
+    assert isinstance(found, int)

@@ -1,0 +1,75 @@
+"""Hardware-equivalent microseconds for runs on a profile with a timing block, beside the
+seed's numbers. Pure.
+
+Only a profile whose timing was calibrated (or set by hand) and an icount run have them:
+guest us x instruction_ns / 2**shift, the charged costs included. Anywhere else only
+ratios between variants mean anything, and no absolute figure is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from rig import calibration_fit, stats
+from rig.errors import RunFailed
+from rig.hardware_time import COST_MEANINGS, HardwareTiming, field_names
+from rig.sizes import format_size
+
+
+def timing_of(run_info: dict[str, Any] | None) -> tuple[HardwareTiming, int] | None:
+    """The run's timing block (run.json's profile) and icount shift, if it has one and
+    ran under icount."""
+    info = run_info or {}
+    profile, mode = info.get("profile"), info.get("mode")
+    if not isinstance(profile, dict) or not isinstance(mode, dict):
+        return None
+    block, shift = profile.get("timing"), mode.get("icount_shift")
+    if not isinstance(block, dict) or not isinstance(shift, int):
+        return None
+    known = set(field_names())
+    values = {k: v for k, v in block.items() if k in known}
+    values["residuals"] = tuple(values.get("residuals") or ())
+    return HardwareTiming(**values), shift
+
+
+def hardware_medians(frame: pd.DataFrame, timing: HardwareTiming, shift: int) -> pd.DataFrame:
+    """role (seed column), size_bytes, hw_us: each variant's median unmap in hardware us,
+    the run's reference as the seed's 'without'. Empty unless exactly two variants."""
+    reference = stats.reference(frame)
+    try:
+        medians = calibration_fit.unmap_medians(frame, reference)
+    except RunFailed:
+        return pd.DataFrame(columns=["role", "size_bytes", "hw_us"])
+    return medians.assign(hw_us=medians["unmap_us"] * timing.scale(shift))[
+        ["role", "size_bytes", "hw_us"]
+    ]
+
+
+def markdown(compared: pd.DataFrame, timing: HardwareTiming, table_title: str) -> list[str]:
+    """The summary's section: the costs, then a row per size with the gap to the seed."""
+    lines = [
+        "## Unmap latency in hardware-equivalent us, beside the seed",
+        "",
+        f"Timing: {timing.calibration}. One guest instruction stands for "
+        f"{timing.instruction_ns:.3f} ns; charged: "
+        + ", ".join(
+            f"{getattr(timing, name):.1f} ns per {COST_MEANINGS[name].split(' ', 1)[1]}"
+            for name in ("dc_line_ns", "dsb_poc_ns", "reg_access_ns", "tlb_sync_ns")
+        )
+        + f". Seed: {table_title}.",
+        "",
+        "| size | rig without | seed without | gap | rig with | seed with | gap "
+        "| rig % | seed % | gap (points) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in compared.to_dict("records"):
+        lines.append(
+            f"| {format_size(int(r['size_bytes']))} | {r['rig_without_us']:.1f} | "
+            f"{r['seed_without_us']:.1f} | {r['without_gap_pct']:+.1f}% | "
+            f"{r['rig_with_us']:.1f} | {r['seed_with_us']:.1f} | {r['with_gap_pct']:+.1f}% | "
+            f"{r['rig_improvement_pct']:+.1f} | {r['seed_improvement_pct']:+.1f} | "
+            f"{r['improvement_gap_points']:+.1f} |"
+        )
+    return lines
