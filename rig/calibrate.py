@@ -58,11 +58,13 @@ class Result:
     profile_file: Path
 
 
-def _run(
+def run_profile(
     settings: Settings, profile: MachineProfile, out: Path, progress: Progress
 ) -> tuple[Path, pd.DataFrame]:
     """One ordinary run of ``profile`` into ``out``; its folder and unmap medians."""
-    inputs = plan.resolve_inputs(settings, None, out, paths.cache_root())
+    # The profile by name picks the kernels (its support patches); then its timing.
+    named = dataclasses.replace(settings, profile=profile.name)
+    inputs = plan.resolve_inputs(named, None, out, paths.cache_root())
     inputs = dataclasses.replace(inputs, profile=profile)
     outcome = pipeline.run(inputs, progress)
     if outcome.failed_variants:
@@ -121,17 +123,22 @@ def calibrate(request: Request, progress: Progress) -> Result:
     folder = request.out / "calibration" / f"{stamp}-{profile.name}"
     folder.mkdir(parents=True, exist_ok=False)
     base = HardwareTiming(
-        instruction_ns=profile.timing.instruction_ns, tlb_sync_ns=profile.timing.tlb_sync_ns
+        instruction_ns=profile.timing.instruction_ns,
+        tlb_sync_ns=profile.timing.tlb_sync_ns,
+        calibration="a calibration sweep with nothing charged (not a calibrated platform)",
     )
     runs: list[str] = []
     with progress.phase("calibration: sweep with nothing charged"):
-        zero_path, zero = _run(sweep, timed(profile, _no_sync(base)), folder, progress)
+        zero_path, zero = run_profile(sweep, timed(profile, _no_sync(base)), folder, progress)
         runs.append(zero_path.name)
     probes: dict[str, pd.DataFrame] = {}
     for cost, guest in calibration_fit.PROBE_GUEST_NS.items():
-        probe = with_cost(_no_sync(base), cost, guest * base.scale(shift))
+        probe = dataclasses.replace(
+            with_cost(_no_sync(base), cost, guest * base.scale(shift)),
+            calibration=f"a calibration sweep charging {cost} alone (not a calibrated platform)",
+        )
         with progress.phase(f"calibration: sweep charging {cost} alone ({guest} guest ns)"):
-            path, probes[cost] = _run(sweep, timed(profile, probe), folder, progress)
+            path, probes[cost] = run_profile(sweep, timed(profile, probe), folder, progress)
             runs.append(path.name)
     events = calibration_fit.events(zero, probes)
     fitted = calibration_fit.fit(events, reference, base, shift)
@@ -180,7 +187,7 @@ def _verify(
         table_name = profile.seed_table
         kind = "measured, fitted table" if table_name == fitted_on else "prediction, never fitted"
         with progress.phase(f"calibration: {profile.name} with the fitted costs ({kind})"):
-            path, _ = _run(settings, profile, folder, progress)
+            path, _ = run_profile(settings, profile, folder, progress)
         run_info = report.load_run_info(path)
         frame = report.mark_reference(report.load(path / "results.csv"), run_info)
         found = hardware_report.timing_of(run_info)

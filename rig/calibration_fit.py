@@ -99,9 +99,11 @@ def fit(ev: Events, table: pd.DataFrame, base: HardwareTiming, shift: int) -> Ha
             "calibration: the fit gives no time to instructions; the sweeps do not "
             "look like unmaps (see the calibration's runs)"
         )
-    dc_line, dsb_poc, reg_access = (float(v) for v in solution[1:])
+    # Rounded as the profile states them (4 decimals of ns per instruction, 0.1 ns per
+    # cost), so that what is written is what was fitted.
+    dc_line, dsb_poc, reg_access = (round(float(v), 1) for v in solution[1:])
     return HardwareTiming(
-        instruction_ns=float(solution[0]),
+        instruction_ns=round(float(solution[0]), 4),
         dc_line_ns=dc_line,
         dsb_poc_ns=dsb_poc,
         reg_access_ns=reg_access,
