@@ -18,6 +18,7 @@ from rig import calibrate, paths, report, seed, settings
 from rig import profile as prof
 from rig.cli import main
 from rig.progress import Progress
+from tests import unattended
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +35,22 @@ ZERO = (
 def means(run_dir: Path) -> pd.DataFrame:
     frame = pd.read_csv(run_dir / "results.csv")
     return frame.groupby(["variant", "size_bytes"])[["unmap_us", "map_us"]].median()
+
+
+def test_zero_costs_change_nothing_to_the_printed_digit(tmp_path: Path) -> None:
+    """Unattended boots (tests/unattended.py: no typing, no disk, -seed 1) print the same
+    digits on every run; with every cost property set to 0 they print exactly what they
+    print without the properties, and one instruction period (16 ns) per register
+    access shows, so the comparison can see a charge."""
+    profile, files, qemu = unattended.prepare(tmp_path)
+    zero = unattended.with_globals(profile, *ZERO)
+    tiny = unattended.with_globals(profile, "arm-mmu500.reg-access-ns=16")
+    for kernel in files:
+        plain = unattended.boot(qemu, profile, kernel)
+        assert plain.count("average unmap latency") == len(unattended.SIZES)
+        assert unattended.boot(qemu, profile, kernel) == plain
+        assert unattended.boot(qemu, zero, kernel) == plain
+        assert unattended.boot(qemu, tiny, kernel) != plain
 
 
 def test_zero_costs_measure_what_the_model_measured_before(tmp_path: Path) -> None:
