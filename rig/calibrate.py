@@ -29,6 +29,7 @@ from rig import (
     schema,
     seed,
     stats,
+    summary,
 )
 from rig import profile as prof
 from rig.errors import RunFailed, UserError
@@ -261,7 +262,7 @@ def calibration_markdown(
             "",
             f"{seed.TABLES[table_name]}; runs: {', '.join(runs)}.",
             "",
-            *hardware_report.markdown(compared, timing, seed.TABLES[table_name])[4:],
+            *summary.render_markdown(hardware_report.table(compared)),
         ]
     lines += [
         "",

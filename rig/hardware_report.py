@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from rig import calibration_fit, stats
+from rig import calibration_fit, stats, summary, tables
 from rig.errors import RunFailed
 from rig.hardware_time import COST_MEANINGS, HardwareTiming, field_names
 from rig.sizes import format_size
@@ -47,29 +47,55 @@ def hardware_medians(frame: pd.DataFrame, timing: HardwareTiming, shift: int) ->
     ]
 
 
+TITLE = "Unmap latency in hardware-equivalent us, beside the seed"
+HEADER = (
+    "size",
+    "rig without",
+    "seed without",
+    "gap",
+    "rig with",
+    "seed with",
+    "gap",
+    "rig %",
+    "seed %",
+    "gap (points)",
+)
+
+
+def intro(timing: HardwareTiming, table_title: str) -> str:
+    charged = ", ".join(
+        f"{getattr(timing, name):.1f} ns per {COST_MEANINGS[name].split(' ', 1)[1]}"
+        for name in ("dc_line_ns", "dsb_poc_ns", "reg_access_ns", "tlb_sync_ns")
+    )
+    return (
+        f"The tables above are instruction-counted guest us; here they are scaled to "
+        f"hardware by the profile's timing ({timing.calibration}): one guest instruction "
+        f"stands for {timing.instruction_ns:.3f} ns, and the guest was charged {charged}. "
+        f"Seed: {table_title}. Gaps: rig against seed, in % of the seed's latency and in "
+        "points of improvement."
+    )
+
+
+def table(compared: pd.DataFrame) -> tables.Table:
+    rows = tuple(
+        (
+            format_size(int(r["size_bytes"])),
+            f"{r['rig_without_us']:.1f}",
+            f"{r['seed_without_us']:.1f}",
+            f"{r['without_gap_pct']:+.1f}%",
+            f"{r['rig_with_us']:.1f}",
+            f"{r['seed_with_us']:.1f}",
+            f"{r['with_gap_pct']:+.1f}%",
+            f"{r['rig_improvement_pct']:+.1f}",
+            f"{r['seed_improvement_pct']:+.1f}",
+            f"{r['improvement_gap_points']:+.1f}",
+        )
+        for r in compared.to_dict("records")
+    )
+    return tables.Table(HEADER, rows, left_columns=frozenset({0}))
+
+
 def markdown(compared: pd.DataFrame, timing: HardwareTiming, table_title: str) -> list[str]:
-    """The summary's section: the costs, then a row per size with the gap to the seed."""
-    lines = [
-        "## Unmap latency in hardware-equivalent us, beside the seed",
-        "",
-        f"Timing: {timing.calibration}. One guest instruction stands for "
-        f"{timing.instruction_ns:.3f} ns; charged: "
-        + ", ".join(
-            f"{getattr(timing, name):.1f} ns per {COST_MEANINGS[name].split(' ', 1)[1]}"
-            for name in ("dc_line_ns", "dsb_poc_ns", "reg_access_ns", "tlb_sync_ns")
-        )
-        + f". Seed: {table_title}.",
-        "",
-        "| size | rig without | seed without | gap | rig with | seed with | gap "
-        "| rig % | seed % | gap (points) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in compared.to_dict("records"):
-        lines.append(
-            f"| {format_size(int(r['size_bytes']))} | {r['rig_without_us']:.1f} | "
-            f"{r['seed_without_us']:.1f} | {r['without_gap_pct']:+.1f}% | "
-            f"{r['rig_with_us']:.1f} | {r['seed_with_us']:.1f} | {r['with_gap_pct']:+.1f}% | "
-            f"{r['rig_improvement_pct']:+.1f} | {r['seed_improvement_pct']:+.1f} | "
-            f"{r['improvement_gap_points']:+.1f} |"
-        )
-    return lines
+    """The summary's section: what the scale is, then a row per size with the gaps."""
+    rendered = summary.render_markdown(table(compared))
+    return [f"## {TITLE}", "", intro(timing, table_title), "", *rendered]

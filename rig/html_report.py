@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from rig import correctness, records, seed, stats, summary, tables
+from rig import correctness, hardware_report, records, seed, stats, summary, tables
+from rig.hardware_time import HardwareTiming
 from rig.sizes import format_size
 
 IMAGES = (
@@ -78,6 +79,9 @@ class Inputs:
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Said first on the page: an incomplete run's note (summary.incomplete_note).
     title_note: str = ""
+    # A run on a timed profile: its timing and hardware-equivalent latencies against the
+    # seed's (report.hardware_comparison).
+    hardware: tuple[HardwareTiming, pd.DataFrame] | None = None
 
 
 def esc(value: object) -> str:
@@ -284,6 +288,18 @@ def seed_reference(name: str) -> str:
     )
 
 
+def hardware_section(inputs: Inputs) -> list[str]:
+    if inputs.hardware is None:
+        return []
+    timing, compared = inputs.hardware
+    intro = hardware_report.intro(timing, seed.TABLES[inputs.seed_table])
+    return [
+        f"<h2>{esc(hardware_report.TITLE)}</h2>",
+        f"<p>{esc(intro)}</p>",
+        render_table(hardware_report.table(compared)),
+    ]
+
+
 def results(inputs: Inputs) -> list[str]:
     note = summary.revert_note(inputs.frame)
     parts = [
@@ -334,6 +350,7 @@ def render(inputs: Inputs) -> str:
         "<h2>Configuration</h2>",
         configuration(inputs.run_info, inputs.criteria),
         *results(inputs),
+        *hardware_section(inputs),
         "<h2>Seed reference (hardware)</h2>",
         seed_reference(inputs.seed_table),
         "<h2>Plots</h2>",

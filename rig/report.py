@@ -191,6 +191,7 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
             run_dir=run_dir,
             verdicts=verdicts,
             title_note=note,
+            hardware=hardware,
         )
     )
     _write_text(run_dir / "report.html", page)
