@@ -43,6 +43,8 @@ class GuestFacts:
     driver: str | None
     # The SMMU's device-tree node as the guest sees it, and "dma-coherent" if it has one.
     smmu_node: str | None = None
+    # The same for the PCIe host bridge, whose DMA attributes its devices take.
+    pcie_node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,11 +156,7 @@ def walk_coherency(facts: GuestFacts, profile: MachineProfile) -> GateResult:
 def _walk_coherency_v2(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     """arm-smmu says "coherent table walk" only when ID0.CTTW or the DT claims one."""
     coherent = _SMMUV2_COHERENT.search(facts.dmesg) is not None
-    said = (facts.smmu_node or "").split()
-    # As of_dma_is_coherent() reads it: the node's own word, else its parent's.
-    dt_coherent = "dma-coherent" in said or (
-        "parent:dma-coherent" in said and "dma-noncoherent" not in said
-    )
+    dt_coherent = _dt_coherent(facts.smmu_node)
     evidence = _lines(facts.dmesg, r"table walk|IDR0\.CTTW") or ("(no table-walk line)",)
     evidence += (f"device tree: {facts.smmu_node}",)
     detail = (
@@ -169,6 +167,29 @@ def _walk_coherency_v2(facts: GuestFacts, profile: MachineProfile) -> GateResult
     if not ok:
         detail += f"; the profile wants a {profile.walk} walk"
     return GateResult("table walk coherency", ok, detail, evidence)
+
+
+def _dt_coherent(node: str | None) -> bool:
+    """As of_dma_is_coherent() reads a node: its own word, else its parent's."""
+    said = (node or "").split()
+    return "dma-coherent" in said or (
+        "parent:dma-coherent" in said and "dma-noncoherent" not in said
+    )
+
+
+def device_dma(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+    """The benchmark device's DMA is as coherent as the profile says: Linux takes a PCI
+    device's from the host bridge's node, and maintains a non-coherent device's buffers
+    on every map and unmap."""
+    name = "device DMA coherency"
+    if facts.pcie_node is None:
+        return GateResult(name, False, "no PCIe host bridge node in the guest's device tree")
+    coherent = _dt_coherent(facts.pcie_node)
+    detail = f"the DT makes the PCIe host bridge's devices {'' if coherent else 'non-'}coherent"
+    ok = coherent == (profile.device_dma == "coherent")
+    if not ok:
+        detail += f"; the profile wants {profile.device_dma} device DMA"
+    return GateResult(name, ok, detail, (f"device tree: {facts.pcie_node}",))
 
 
 def page_sizes(facts: GuestFacts, profile: MachineProfile) -> GateResult:
@@ -218,6 +239,7 @@ def check_all(
         benchmark_bound(facts, profile),
         tlb_invalidation(facts, profile),
         walk_coherency(facts, profile),
+        device_dma(facts, profile),
         page_sizes(facts, profile),
         pgtable_selftest(facts),
     ]

@@ -10,6 +10,7 @@ from typing import Literal
 
 from rig import benchmark, counters, dma_probe, gates, integrity
 from rig.console import Console
+from rig.dtb import PCIE_HOST_COMPATIBLE
 from rig.errors import RunFailed
 from rig.machine import Machine
 from rig.profile import MachineProfile
@@ -62,7 +63,7 @@ def bind_benchmark_device(console: Console, bdf: str) -> None:
     )
 
 
-def smmu_node_command(compatible: str) -> str:
+def dt_node_command(compatible: str) -> str:
     """Prints the device-tree node compatible with ``compatible``, then dma-coherent and
     dma-noncoherent if it has them, and parent:dma-coherent when the root (its parent)
     says dma-coherent, which Linux's of_dma_is_coherent() inherits."""
@@ -91,7 +92,8 @@ def gather_facts(console: Console, bdf: str, smmu_compatible: str) -> gates.Gues
         iommu_group=group,
         group_type=optional(f"cat /sys/kernel/iommu_groups/{group}/type") if group else None,
         driver=driver_link.rsplit("/", 1)[-1] if driver_link else None,
-        smmu_node=optional(smmu_node_command(smmu_compatible)),
+        smmu_node=optional(dt_node_command(smmu_compatible)),
+        pcie_node=optional(dt_node_command(PCIE_HOST_COMPATIBLE)),
     )
 
 

@@ -9,6 +9,9 @@ from rig import gates
 from rig import profile as prof
 
 RELEASE = "6.1.192-rig-baseline-a5618a4c"
+# QEMU's PCIe host node as the guest reads it: coherent by the root's word, or not.
+PCIE_COHERENT = "/proc/device-tree/pcie@10000000/ parent:dma-coherent"
+PCIE_NONCOHERENT = "/proc/device-tree/pcie@10000000/ dma-noncoherent parent:dma-coherent"
 
 
 def facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
@@ -19,6 +22,7 @@ def facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
         group_type="DMA",
         driver="dma_map_benchmark",
         smmu_node="/proc/device-tree/smmuv3@9050000/",
+        pcie_node=PCIE_COHERENT,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -104,6 +108,7 @@ def mmu500_facts(data_dir: Path, **changes: object) -> gates.GuestFacts:
         group_type="DMA",
         driver="dma_map_benchmark",
         smmu_node="/proc/device-tree/iommu@9050000/",
+        pcie_node=PCIE_COHERENT,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -183,3 +188,22 @@ def test_a_failing_kunit_suite_fails_its_gate(data_dir: Path) -> None:
     # A suite that says ok over a case summary with a failure still fails.
     mixed = dmesg.replace("63 PASS 0 FAIL", "62 PASS 1 FAIL")
     assert not gates.pgtable_selftest(facts(data_dir, dmesg=mixed)).passed
+
+
+def test_device_dma_gate_holds_the_dt_to_the_profile(data_dir: Path) -> None:
+    """tegra234-mmu500 wants a non-coherent device: the PCIe host node must say so
+    (the root's dma-coherent would otherwise make it coherent), and the default
+    profiles want it as QEMU makes it."""
+    tegra = prof.load_profile("tegra234-mmu500")
+    default = prof.load_profile("mmu500-noncoherent")
+    coherent = facts(data_dir)
+    noncoherent = facts(data_dir, pcie_node=PCIE_NONCOHERENT)
+    gate = gates.device_dma(coherent, tegra)
+    assert not gate.passed
+    assert gate.detail.endswith("the profile wants noncoherent device DMA")
+    assert gate.evidence == (f"device tree: {PCIE_COHERENT}",)
+    assert gates.device_dma(noncoherent, tegra).passed
+    assert gates.device_dma(coherent, default).passed
+    assert not gates.device_dma(noncoherent, default).passed
+    missing = gates.device_dma(facts(data_dir, pcie_node=None), default)
+    assert not missing.passed and "no PCIe host bridge node" in missing.detail
