@@ -51,6 +51,7 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
         "benchmark driver bound": True,
         "TLB invalidation mode": True,
         "table walk coherency": True,
+        "device DMA coherency": True,
         "page sizes": True,
         "io-pgtable selftest": True,
     }

@@ -54,10 +54,13 @@ def test_zero_costs_change_nothing_to_the_printed_digit(tmp_path: Path) -> None:
 
 
 def test_zero_costs_measure_what_the_model_measured_before(tmp_path: Path) -> None:
-    """Every cost property set to 0 explicitly: the same numbers as the run published
-    before the charges existed. Two boots of one QEMU differ by up to 0.3 us in a mean
-    (host timing of console input and disk completions; README, Parallel boots), so
-    that is the bound; a charge left on by mistake moves 1M by tens of us."""
+    """An ordinary (interactive) run with every cost property set to 0 explicitly: the
+    numbers of the run published before the charges existed, at the sizes that unmap
+    page by page (4K..1M). Two interactive boots of one QEMU differ by up to 0.3 us in a
+    mean there (host timing of console input; README, Parallel boots), so that is the
+    bound; a charge left on by mistake moves 64K..1M by tens of us. The 2M and 4M block
+    unmaps last 20 us, where a timer tick's phase moves a mean by 0.5 us, and are left to
+    the unattended test above, which is exact."""
     plain = prof.load_profile("mmu500-noncoherent")
     zero = dataclasses.replace(plain, qemu_globals=(*plain.qemu_globals, *ZERO))
     chosen = settings.override(
@@ -67,10 +70,16 @@ def test_zero_costs_measure_what_the_model_measured_before(tmp_path: Path) -> No
     folder, _ = calibrate.run_profile(chosen, zero, tmp_path, Progress(quiet=True))
     now, before = means(folder).to_dict("index"), means(BEFORE).to_dict("index")
     assert set(now) == set(before)
-    for key, row in now.items():
-        for column in ("unmap_us", "map_us"):
-            old = before[key][column]
-            assert abs(row[column] - old) <= max(0.3, 0.005 * old), (key, column, old)
+    page_sizes = {key for key in now if isinstance(key, tuple) and int(key[1]) <= 1 << 20}
+    assert len(page_sizes) == 12
+    off = [
+        (key, column, row[column], before[key][column])
+        for key, row in now.items()
+        if key in page_sizes
+        for column in ("unmap_us", "map_us")
+        if abs(row[column] - before[key][column]) > max(0.3, 0.005 * before[key][column])
+    ]
+    assert off == []
 
 
 def hardware(run_dir: Path) -> pd.DataFrame:
