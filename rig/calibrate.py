@@ -14,6 +14,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -59,10 +60,8 @@ class Result:
     profile_file: Path
 
 
-def run_profile(
-    settings: Settings, profile: MachineProfile, out: Path, progress: Progress
-) -> tuple[Path, pd.DataFrame]:
-    """One ordinary run of ``profile`` into ``out``; its folder and unmap medians."""
+def run_profile(settings: Settings, profile: MachineProfile, out: Path, progress: Progress) -> Path:
+    """One ordinary run of ``profile`` into ``out``; its folder."""
     # The profile by name picks the kernels (its support patches); then its timing.
     named = dataclasses.replace(settings, profile=profile.name)
     inputs = plan.resolve_inputs(named, None, out, paths.cache_root())
@@ -73,10 +72,22 @@ def run_profile(
             f"calibration: {', '.join(outcome.failed_variants)} FAILED a correctness check "
             f"on {profile.name}; see {outcome.path / 'summary.md'}"
         )
-    frame = report.mark_reference(
-        report.load(outcome.path / "results.csv"), report.load_run_info(outcome.path)
-    )
-    return outcome.path, calibration_fit.unmap_medians(frame, stats.reference(frame))
+    return outcome.path
+
+
+def _read(run_dir: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """A run's rows, its reference marked, and its run.json."""
+    run_info = report.load_run_info(run_dir)
+    return report.mark_reference(report.load(run_dir / "results.csv"), run_info), run_info
+
+
+def _sweep(
+    settings: Settings, profile: MachineProfile, out: Path, progress: Progress
+) -> tuple[Path, pd.DataFrame]:
+    """A sensitivity sweep: its folder and its unmap medians by seed column and size."""
+    path = run_profile(settings, profile, out, progress)
+    frame, _ = _read(path)
+    return path, calibration_fit.unmap_medians(frame, stats.reference(frame))
 
 
 def timed(profile: MachineProfile, timing: HardwareTiming) -> MachineProfile:
@@ -117,29 +128,35 @@ def calibrate(request: Request, progress: Progress) -> Result:
     assert profile.timing is not None
     shift = prof.mode_by_name(request.settings.mode).icount_shift
     assert shift is not None
-    reference = calibration_fit.table_for(table_name)
-    sizes = tuple(f"{int(size) // 1024}K" for size in reference["size_bytes"])
+    reference = seed.table(seed.load(), table_name)
+    sizes = tuple(format_size(int(size)) for size in reference["size_bytes"])
     sweep = dataclasses.replace(request.settings, sizes=sizes, repeat=1, counters=False)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = request.out / "calibration" / f"{stamp}-{profile.name}"
     folder.mkdir(parents=True, exist_ok=False)
+    # The profile's unfitted costs stay as they are in the fit; the sweeps charge nothing
+    # but the one cost each measures.
     base = HardwareTiming(
-        instruction_ns=profile.timing.instruction_ns,
-        tlb_sync_ns=profile.timing.tlb_sync_ns,
+        instruction_ns=profile.timing.instruction_ns, tlb_sync_ns=profile.timing.tlb_sync_ns
+    )
+    nothing = HardwareTiming(
+        instruction_ns=base.instruction_ns,
         calibration="a calibration sweep with nothing charged (not a calibrated platform)",
     )
     runs: list[str] = []
     with progress.phase("calibration: sweep with nothing charged"):
-        zero_path, zero = run_profile(sweep, timed(profile, _no_sync(base)), folder, progress)
+        zero_path, zero = _sweep(sweep, timed(profile, nothing), folder, progress)
         runs.append(zero_path.name)
     probes: dict[str, pd.DataFrame] = {}
     for cost, guest in calibration_fit.PROBE_GUEST_NS.items():
-        probe = dataclasses.replace(
-            with_cost(_no_sync(base), cost, guest * base.scale(shift)),
-            calibration=f"a calibration sweep charging {cost} alone (not a calibrated platform)",
+        probe = with_cost(
+            nothing,
+            cost,
+            guest * base.scale(shift),
+            f"a calibration sweep charging {cost} alone (not a calibrated platform)",
         )
         with progress.phase(f"calibration: sweep charging {cost} alone ({guest} guest ns)"):
-            path, probes[cost] = run_profile(sweep, timed(profile, probe), folder, progress)
+            path, probes[cost] = _sweep(sweep, timed(profile, probe), folder, progress)
             runs.append(path.name)
     events = calibration_fit.events(zero, probes)
     fitted = calibration_fit.fit(events, reference, base, shift)
@@ -165,15 +182,10 @@ def calibrate(request: Request, progress: Progress) -> Result:
     return Result(folder, timing, profile_file)
 
 
-def with_cost(timing: HardwareTiming, cost: str, value: float) -> HardwareTiming:
+def with_cost(timing: HardwareTiming, cost: str, value: float, calibration: str) -> HardwareTiming:
     values = dataclasses.asdict(timing)
-    values[cost] = value
-    values["residuals"] = tuple(values["residuals"])
+    values.update({cost: value, "calibration": calibration})
     return HardwareTiming(**values)
-
-
-def _no_sync(timing: HardwareTiming) -> HardwareTiming:
-    return dataclasses.replace(timing, tlb_sync_ns=0.0)
 
 
 Section = tuple[str, str, str, pd.DataFrame, list[str]]
@@ -188,14 +200,12 @@ def _verify(
         table_name = profile.seed_table
         kind = "measured, fitted table" if table_name == fitted_on else "prediction, never fitted"
         with progress.phase(f"calibration: {profile.name} with the fitted costs ({kind})"):
-            path, _ = run_profile(settings, profile, folder, progress)
-        run_info = report.load_run_info(path)
-        frame = report.mark_reference(report.load(path / "results.csv"), run_info)
-        found = hardware_report.timing_of(run_info)
-        assert found is not None
-        medians = hardware_report.hardware_medians(frame, *found)
-        compared = calibration_fit.comparison(medians, calibration_fit.table_for(table_name))
-        sections.append((kind, table_name, profile.name, compared, [path.name]))
+            path = run_profile(settings, profile, folder, progress)
+        frame, run_info = _read(path)
+        found = report.hardware_comparison(frame, run_info, seed.table(seed.load(), table_name))
+        if found is None:
+            raise RunFailed(f"calibration: {path} has no hardware-equivalent latencies")
+        sections.append((kind, table_name, profile.name, found[1], [path.name]))
     return sections
 
 

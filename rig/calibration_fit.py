@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from rig import seed
 from rig.errors import RunFailed
 from rig.hardware_time import HardwareTiming
 from rig.sizes import format_size
@@ -70,7 +69,7 @@ def events(zero: pd.DataFrame, probes: dict[str, pd.DataFrame]) -> Events:
 def _design(ev: Events, shift: int) -> np.ndarray:
     """Columns: hardware us per unit of a (instruction scale) and of each c_k (ns)."""
     frame = ev.frame
-    columns = [frame["t0_us"].to_numpy(dtype=float) / 2**shift * 1.0]
+    columns = [frame["t0_us"].to_numpy(dtype=float) / 2**shift]
     columns += [frame[cost].to_numpy(dtype=float) / 1000 for cost in FITTED]
     return np.column_stack(columns)
 
@@ -164,7 +163,3 @@ def residual_lines(compared: pd.DataFrame) -> tuple[str, ...]:
         f"({r['improvement_gap_points']:+.1f} points)"
         for r in compared.to_dict("records")
     )
-
-
-def table_for(name: str) -> pd.DataFrame:
-    return seed.table(seed.load(), name)

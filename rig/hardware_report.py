@@ -14,7 +14,7 @@ import pandas as pd
 
 from rig import calibration_fit, stats, summary, tables
 from rig.errors import RunFailed
-from rig.hardware_time import COST_MEANINGS, HardwareTiming, field_names
+from rig.hardware_time import COST_MEANINGS, COST_NAMES, HardwareTiming, field_names
 from rig.sizes import format_size
 
 
@@ -65,7 +65,7 @@ HEADER = (
 def intro(timing: HardwareTiming, table_title: str) -> str:
     charged = ", ".join(
         f"{getattr(timing, name):.1f} ns per {COST_MEANINGS[name].split(' ', 1)[1]}"
-        for name in ("dc_line_ns", "dsb_poc_ns", "reg_access_ns", "tlb_sync_ns")
+        for name in COST_NAMES
     )
     return (
         f"The tables above are instruction-counted guest us; here they are scaled to "

@@ -58,9 +58,6 @@ class HardwareTiming:
             if getattr(self, name) < 0:
                 raise UserError(f"timing: {name}={getattr(self, name)} must be 0 or more (ns)")
 
-    def costs(self) -> dict[str, float]:
-        return {name: float(getattr(self, name)) for name in COST_NAMES}
-
     def scale(self, icount_shift: int) -> float:
         """Hardware us per guest us: one instruction is 2**shift guest ns."""
         return float(self.instruction_ns) / float(2**icount_shift)

@@ -67,7 +67,7 @@ def test_zero_costs_measure_what_the_model_measured_before(tmp_path: Path) -> No
         settings.load(paths.DEFAULT_BENCH_CONFIG),
         {"repeat": 1, "counters": False},  # the published run's sizes, in its order
     )
-    folder, _ = calibrate.run_profile(chosen, zero, tmp_path, Progress(quiet=True))
+    folder = calibrate.run_profile(chosen, zero, tmp_path, Progress(quiet=True))
     now, before = means(folder).to_dict("index"), means(BEFORE).to_dict("index")
     assert set(now) == set(before)
     page_sizes = {key for key in now if isinstance(key, tuple) and int(key[1]) <= 1 << 20}
