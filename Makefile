@@ -68,7 +68,7 @@ unit: venv
 e2e: prereqs venv
 	$(VPY) -m pytest -m e2e $(PYTEST_ARGS)
 
-SHELL_SCRIPTS := .ci/run .ci/fresh-root rig/guest_init.sh
+SHELL_SCRIPTS := .ci/run .ci/fresh-root rig/build/guest_init.sh
 
 lint: prereqs-test venv
 	$(VPY) -m ruff check rig tests
@@ -78,12 +78,12 @@ lint: prereqs-test venv
 	$(VENV)/bin/actionlint .github/workflows/nightly.yml
 
 prereqs:
-	$(PYTHON) -m rig.prereqs
+	$(PYTHON) -m rig.build.prereqs
 
 # What bench needs, plus what only the tests use (chromium for the report.html test,
 # shellcheck for lint).
 prereqs-test:
-	$(PYTHON) -m rig.prereqs --tests
+	$(PYTHON) -m rig.build.prereqs --tests
 
 # The virtualenv is rebuilt only when the pins change.
 venv: $(VENV)/.installed

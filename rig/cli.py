@@ -8,26 +8,17 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from rig import (
-    calibrate,
-    ci_keys,
-    commands,
-    exports,
-    history,
-    matrix,
-    paths,
-    qemu_build,
-    report,
-    seed,
-    settings,
-    trend,
-    trend_confirm,
-    trend_report,
-)
-from rig import profile as prof
+from rig import paths
+from rig.boot import profile as prof
+from rig.build import qemu_build
+from rig.calibration import calibrate
 from rig.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RigError, UserError
+from rig.nightly import ci_keys, history, matrix, trend, trend_confirm, trend_report
 from rig.progress import Progress
-from rig.sweep import effective_jobs
+from rig.report import exports, seed
+from rig.report import run_report as report
+from rig.run import commands, settings
+from rig.run.sweep import effective_jobs
 
 # The profile `calibrate` fits when --profile does not name one.
 CALIBRATED_DEFAULT = "tegra234-mmu500"

@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from rig import paths, qemu_build
+from rig import paths
+from rig.build import qemu_build
 from rig.progress import Progress
+from tests import locations
 
-DATA = Path(__file__).parent / "data"
-GOLDEN = Path(__file__).parent / "golden"
+DATA = locations.DATA
+GOLDEN = locations.GOLDEN
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A PATH holding only what a new machine has plus what rig.prereqs declares.
+"""A PATH holding only what a new machine has plus what rig.build.prereqs declares.
 
 A new machine of the project's kind is Debian's minbase (the packages of priority
 "required", and apt) with python3, python3-venv, python3-pip, git, make and gcc. The rig

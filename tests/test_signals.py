@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rig import buildlog
+from rig.build import buildlog
+from tests import locations
 from tests.processes import start_as_background_job
 
 # A child that inherits SIGINT as ignored, as a background job of a non-interactive shell
@@ -34,7 +35,7 @@ sys.exit(0)
 def test_stop_signals_reach_a_rig_started_with_sigint_ignored(sig: signal.Signals) -> None:
     proc = start_as_background_job(
         [sys.executable, "-c", WAITER],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=locations.REPO,
         stdout=subprocess.PIPE,
     )
     assert proc.stdout is not None

@@ -23,11 +23,14 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from rig import dtb, guest, paths, pipeline, plan, settings
-from rig import profile as prof
+from rig import paths
+from rig.boot import dtb
+from rig.boot import profile as prof
+from rig.boot.profile import BootFiles, MachineProfile
+from rig.build import guest
 from rig.errors import RunFailed
-from rig.profile import BootFiles, MachineProfile
 from rig.progress import Progress
+from rig.run import pipeline, plan, settings
 
 SIZES = (4096, 65536, 1 << 20)
 DONE = "RIG-UNATTENDED-DONE"
@@ -39,7 +42,7 @@ SHELL_LINE = "exec setsid cttyhack sh"
 
 
 def init_script(bdf: str, sizes: tuple[int, ...]) -> str:
-    """The rig's /init (rig/guest_init.sh) with its last line replaced by the runs."""
+    """The rig's /init (rig/build/guest_init.sh) with its last line replaced by the runs."""
     init = guest.INIT_SCRIPT.read_text()
     if SHELL_LINE not in init:
         raise RunFailed(f"{guest.INIT_SCRIPT}: no {SHELL_LINE!r} line to replace")

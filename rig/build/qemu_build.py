@@ -1,0 +1,172 @@
+"""Build qemu-system-aarch64 with the rig's MMU-500 model, and the model's qtest.
+
+The source (rig.qemu_source) is unpacked into the cache, the model's own files from
+qemu/ (hw/arm/mmu500.c, its header, its qtest) are copied in, and the edits to
+existing QEMU files (qemu/patches/) are applied with --fuzz=0. Meson comes from the
+rig's virtualenv (pinned in requirements.lock): Debian's +ds source tarball drops
+QEMU's bundled meson, and Debian 12's is too old. The result is cached under a key
+made of the source identity, the model files, the patches and this recipe; a build
+runs under a lock and is marked complete only at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rig.build import buildlog, qemu_source
+from rig import paths
+from rig.errors import UserError
+from rig.hashing import sha256_file, sha256_json
+from rig.locking import locked
+from rig.build.patch_apply import APPLY, failing_hunks, run_patch
+from rig.progress import Progress
+from rig.build.qemu_source import QemuSource
+
+CONFIGURE = (
+    "--target-list=aarch64-softmmu",
+    "--disable-docs",
+    "--disable-werror",
+    "--disable-tools",
+    "--disable-user",
+    "--disable-slirp",
+    # Debian's +ds tarball drops the firmware blobs; the rig boots without firmware.
+    "--disable-install-blobs",
+)
+QEMU = "qemu-system-aarch64"
+QTEST = "tests/qtest/mmu500-test"
+# Bump when the way QEMU is built changes.
+RECIPE_VERSION = 2
+_NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
+
+
+@dataclass(frozen=True)
+class BuiltQemu:
+    binary: Path
+    qtest: Path
+    source: QemuSource
+    key: str
+    # What was built into it, hashed once when it was keyed: qemu/'s files, the patches.
+    model: dict[str, str]
+    patches: dict[str, str]
+
+    def record(self) -> dict[str, Any]:
+        """How run.json names the emulator it ran."""
+        return {
+            "source": self.source.identity,
+            "model_files": self.model,
+            "patches": self.patches,
+            "build_key": self.key,
+        }
+
+
+def patch_files(patch_dir: Path = paths.QEMU_PATCHES) -> list[Path]:
+    return sorted(patch_dir.glob("*.patch"))
+
+
+def model_files(model_dir: Path = paths.QEMU_MODEL) -> list[Path]:
+    """The model's own files, relative to qemu/ (where they go in a QEMU tree)."""
+    return sorted(
+        p.relative_to(model_dir)
+        for p in model_dir.rglob("*")
+        if p.is_file() and p.parent != paths.QEMU_PATCHES and p.suffix in (".c", ".h")
+    )
+
+
+def _model_hashes() -> dict[str, str]:
+    return {str(p): sha256_file(paths.QEMU_MODEL / p) for p in model_files()}
+
+
+def _patch_hashes() -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in patch_files()}
+
+
+def build_key(
+    source: QemuSource, model: dict[str, str] | None = None, patches: dict[str, str] | None = None
+) -> str:
+    return sha256_json(
+        {
+            "source": source.identity,
+            "model": _model_hashes() if model is None else model,
+            "patches": _patch_hashes() if patches is None else patches,
+            "configure": CONFIGURE,
+            "recipe": RECIPE_VERSION,
+        }
+    )
+
+
+def _meson_path() -> str:
+    """PATH with the virtualenv's bin first, so configure finds the pinned meson."""
+    venv_bin = Path(sys.executable).parent
+    if not (venv_bin / "meson").exists():
+        raise UserError(
+            f"meson is not in {venv_bin}; the rig's virtualenv provides it "
+            "(requirements.lock): run the rig through `make`, or `make venv`"
+        )
+    return f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _install_model(tree: Path) -> None:
+    for relative in model_files():
+        target = tree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(paths.QEMU_MODEL / relative, target)
+    for patch in patch_files():
+        result = run_patch(patch, tree, *APPLY)
+        if result.returncode != 0:
+            raise UserError(
+                f"QEMU patch {patch.name} does not apply to this QEMU source; the model "
+                "is written for QEMU "
+                f"{qemu_source.MINIMUM_VERSION} and the edits apply with --fuzz=0",
+                excerpt=failing_hunks(patch, result.stdout + result.stderr),
+            )
+
+
+def _run_logged(cmd: list[str], cwd: Path, log: Path, label: str, progress: Progress) -> None:
+    def show_step(line: str) -> None:
+        step = _NINJA_STEP.match(line)
+        if step:
+            progress.update(f"{label}: {step.group(1)}/{step.group(2)}")
+
+    env = {**os.environ, "PATH": _meson_path()}
+    buildlog.run(cmd, log, label, show_step, cwd=cwd, check="QEMU build", env=env)
+
+
+def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> BuiltQemu:
+    """qemu-system-aarch64 with the model, and its qtest: cached, or built now (minutes)."""
+    with progress.phase("QEMU source"):
+        source = qemu_source.resolve(cache, qemu_src)
+    model, patches = _model_hashes(), _patch_hashes()
+    key = build_key(source, model, patches)
+    home = cache / "qemu" / key[:16]
+    build_dir = home / "src" / "build"
+    built = BuiltQemu(build_dir / QEMU, build_dir / QTEST, source, key, model, patches)
+    stamp = home / "complete"
+    with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
+        if stamp.exists() and built.binary.exists() and built.qtest.exists():
+            return built
+        # Built in place (a meson tree is not relocatable); the stamp marks it complete,
+        # and a tree without one is a killed build, started again from scratch.
+        if home.exists():
+            shutil.rmtree(home)
+        home.mkdir(parents=True)
+        log = home / "build.log"
+        with progress.phase(f"QEMU {source.version} build (with the MMU-500 model)"):
+            source.unpack(home / "src")
+            _install_model(home / "src")
+            (home / "src" / "build").mkdir()
+            _run_logged(
+                ["../configure", *CONFIGURE],
+                home / "src" / "build",
+                log,
+                "QEMU configure",
+                progress,
+            )
+            _run_logged(["ninja", QEMU, QTEST], home / "src" / "build", log, "QEMU build", progress)
+        stamp.write_text(key + "\n")
+        return built

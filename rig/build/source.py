@@ -1,0 +1,185 @@
+"""Which kernel tree to build, and an identity for it that keys every cache."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rig.build import debian_archive, prereqs, tools, user_trees
+from rig.errors import InfraError, UserError
+from rig.hashing import sha256_file, sha256_json, sha256_text
+from rig.locking import locked
+
+# Debian's kernel source packages the rig knows by name, and the suite carrying each.
+DEBIAN_KERNELS = {
+    "6.1": ("linux-source-6.1", "bookworm"),
+    "6.12": ("linux-source-6.12", "bookworm-security"),
+    "7.2": ("linux-source-7.2", "sid"),
+}
+DEFAULT_KERNEL = "debian:6.1"
+DEFAULT_PACKAGE = DEBIAN_KERNELS["6.1"][0]
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    tree: Path
+    kernel_version: str
+    identity: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return sha256_json(self.identity)
+
+
+def debian_version(kernel: str) -> str:
+    """The version in a `debian:VERSION` name, checked against the kernels the rig knows."""
+    kind, _, version = kernel.partition(":")
+    if kind != "debian" or version not in DEBIAN_KERNELS:
+        known = ", ".join(f"debian:{name}" for name in DEBIAN_KERNELS)
+        raise UserError(
+            f"kernel {kernel!r} is unknown; expected one of: {known} "
+            "(or a tree on disk with --kernel-src PATH)"
+        )
+    return version
+
+
+def resolve(
+    kernel_src: Path | None, cache: Path, kernel: str = DEFAULT_KERNEL, ref: str | None = None
+) -> KernelSource:
+    if ref is not None:
+        if kernel_src is None:
+            raise UserError(f"--ref {ref}: needs a git tree to take it from (--kernel-src PATH)")
+        return _git_ref(kernel_src, ref, cache)
+    if kernel_src is not None:
+        return _user_tree(kernel_src)
+    package, suite = DEBIAN_KERNELS[debian_version(kernel)]
+    installed = _installed_tarball(package)
+    if installed is not None:  # `make prereqs` installs 6.1's
+        version = tools.output(["dpkg-query", "-W", "-f=${Version}", package])
+        return _from_tarball(cache, package, version, installed)
+    return _downloaded_tarball(cache, package, suite)
+
+
+def kernel_version(tree: Path) -> str:
+    values: dict[str, str] = {}
+    with (tree / "Makefile").open() as makefile:
+        for line in makefile:
+            name, sep, value = line.partition("=")
+            if sep and name.strip() in {"VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"}:
+                values[name.strip()] = value.strip()
+            if len(values) == 4:
+                break
+    version = f"{values.get('VERSION')}.{values.get('PATCHLEVEL')}.{values.get('SUBLEVEL')}"
+    return version + values.get("EXTRAVERSION", "")
+
+
+def _installed_tarball(package: str) -> Path | None:
+    """The tarball of an installed linux-source package, or None."""
+    if not prereqs.is_installed(package):
+        return None
+    listing = tools.output(["dpkg", "-L", package])
+    tarballs = [Path(p) for p in listing.split() if p.endswith(".tar.xz")]
+    return tarballs[0] if tarballs else None
+
+
+def _downloaded_tarball(cache: Path, package: str, suite: str) -> KernelSource:
+    """A linux-source package from any suite, downloaded into the cache (never installed):
+    its tarball is taken out of the .deb once."""
+    deb = debian_archive.Suite(suite, cache).download(package, cache / "debs")
+    version = tools.output(["dpkg-deb", "-f", str(deb), "Version"]).strip()
+    tarball = cache / "debs" / f"{deb.stem}.tar.xz"
+    if not tarball.is_file():
+        with tempfile.TemporaryDirectory(dir=tarball.parent, prefix=".deb-") as tmp:
+            tools.output(["dpkg-deb", "-x", str(deb), tmp])
+            inside = sorted(Path(tmp, "usr", "src").glob("linux-source-*.tar.xz"))
+            if not inside:
+                raise InfraError(f"{deb.name}: no usr/src/linux-source-*.tar.xz inside")
+            inside[0].rename(tarball)
+    return _from_tarball(cache, package, version, tarball)
+
+
+def _from_tarball(cache: Path, package: str, version: str, tarball: Path) -> KernelSource:
+    digest = sha256_file(tarball)
+    identity = {
+        "kind": "debian-package",
+        "package": package,
+        "package_version": version,
+        "tarball": f"{package}.tar.xz",
+        "sha256": digest,
+    }
+    dest = cache / "src" / f"{package}-{digest[:12]}"
+    with locked(cache / "src" / f"{dest.name}.lock", "the unpacked kernel source"):
+        if not (dest / "Makefile").is_file():
+            _unpack(tarball, dest)
+    return KernelSource(tree=dest, kernel_version=kernel_version(dest), identity=identity)
+
+
+def _unpack(tarball: Path, dest: Path) -> None:
+    """Unpack into a temporary folder, then rename: a half-unpacked tree never looks done."""
+    print(f"unpacking {tarball.name} into the cache", flush=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".unpack-") as tmp:
+        tools.output(["tar", "-xf", str(tarball), "-C", tmp])
+        tops = list(Path(tmp).iterdir())
+        if len(tops) != 1 or not (tops[0] / "Makefile").is_file():
+            raise InfraError(f"{tarball}: expected one kernel tree inside, found {tops}")
+        if dest.exists():
+            shutil.rmtree(dest)
+        tops[0].rename(dest)
+
+
+def _user_tree(path: Path) -> KernelSource:
+    tree = path.expanduser().resolve()
+    if not (tree / "Makefile").is_file() or not (tree / "arch" / "arm64").is_dir():
+        raise UserError(
+            f"KERNEL_SRC={path}: not a Linux source tree (expected a Makefile and arch/arm64)"
+        )
+    if (tree / ".config").exists() or (tree / "include" / "config").exists():
+        raise UserError(
+            f"KERNEL_SRC={path}: the tree has been configured or built in place; the rig "
+            "builds out of tree (O=) and needs it clean: run `make ARCH=arm64 mrproper` there"
+        )
+    identity: dict[str, Any] = {"kind": "tree", "path": str(tree)}
+    if (tree / ".git").exists():
+        head = tools.output(["git", "-C", str(tree), "rev-parse", "HEAD"]).strip()
+        diff = tools.output(["git", "-C", str(tree), "diff", "HEAD"])
+        identity.update(kind="git", commit=head, local_changes_sha256=sha256_text(diff))
+    else:
+        identity["files_fingerprint"] = user_trees.fingerprint(tree)
+    return KernelSource(tree=tree, kernel_version=kernel_version(tree), identity=identity)
+
+
+def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
+    """A commit of the user's git tree, exported into the cache with `git archive`: the
+    user's checkout and repository are only read, never written (no worktree entries)."""
+    repo = path.expanduser().resolve()
+    if not (repo / ".git").exists():
+        raise UserError(f"--kernel-src {path}: not a git tree, so --ref {ref} cannot be taken")
+    found = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise UserError(f"--ref {ref}: not a commit, tag or branch of {repo}")
+    commit = found.stdout.strip()
+    dest = cache / "src" / f"git-{commit[:16]}"
+    with locked(cache / "src" / f"{dest.name}.lock", "the exported kernel tree"):
+        if not (dest / "Makefile").is_file():
+            print(f"exporting {ref} ({commit[:12]}) of {repo} into the cache", flush=True)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".export-") as tmp:
+                user_trees.export_commit(repo, commit, Path(tmp))
+                if dest.exists():
+                    shutil.rmtree(dest)
+                Path(tmp).rename(dest)
+                Path(tmp).mkdir()  # TemporaryDirectory removes what it created
+    if not (dest / "Makefile").is_file() or not (dest / "arch" / "arm64").is_dir():
+        raise UserError(f"--ref {ref} of {repo}: not a Linux source tree at that commit")
+    identity = {"kind": "git", "path": str(repo), "ref": ref, "commit": commit}
+    return KernelSource(tree=dest, kernel_version=kernel_version(dest), identity=identity)

@@ -1,0 +1,209 @@
+"""The history: every measurement of many run folders in one SQLite file.
+
+Run folders stay the source of truth; the history is derived from them and can be
+rebuilt at any time. One row per run x variant x size x metric x repeat, with what a
+series is keyed by beside the number: the kernel (release, version, source), the
+patches, QEMU's version and source, the profile, the timing mode and the rig's
+version, so that a tool upgrade shows as a new series rather than a kernel change. Each
+row also carries the run's verdict for that variant, metric and size (against the
+run's reference) and the variant's correctness.
+
+The primary key is the row's identity and rows are added with ``INSERT ... ON
+CONFLICT DO NOTHING``: merging the same run twice adds nothing, and runs from many
+machines merge into one file. pandas reads it with ``read``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Hashable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rig.errors import UserError
+from rig.report import run_report, stats
+from rig.run import correctness
+from rig.run.records import INCOMPLETE_MARKER
+
+TABLE = "measurements"
+# Column -> SQLite type; the first five are the primary key.
+COLUMNS: dict[str, str] = {
+    "run_id": "TEXT NOT NULL",
+    "variant": "TEXT NOT NULL",
+    "size_bytes": "INTEGER NOT NULL",
+    "metric": "TEXT NOT NULL",
+    "repeat": "INTEGER NOT NULL",
+    "created": "TEXT NOT NULL",
+    "value_us": "REAL NOT NULL",
+    "stddev_us": "REAL",
+    "kernel_release": "TEXT",
+    "kernel_version": "TEXT",
+    "kernel_source": "TEXT",
+    "patch_sha256": "TEXT",
+    "qemu_version": "TEXT",
+    "qemu_source": "TEXT",
+    "profile": "TEXT NOT NULL",
+    "mode": "TEXT NOT NULL",
+    "rig_version": "TEXT",
+    "reference": "TEXT",
+    "change_pct": "REAL",
+    "verdict": "TEXT",
+    "correctness": "TEXT",
+}
+KEY = ("run_id", "variant", "size_bytes", "metric", "repeat")
+METRICS = ("unmap", "map")
+
+
+@dataclass(frozen=True)
+class Merged:
+    runs: int
+    added: int
+    already: int
+    skipped: tuple[str, ...]
+    total: int
+
+
+def _create(db: sqlite3.Connection) -> None:
+    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+    db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({columns}, PRIMARY KEY ({', '.join(KEY)}))")
+
+
+def kernel_source_of(kernel: dict[str, Any]) -> str | None:
+    source = kernel.get("source") or {}
+    if source.get("kind") == "debian-package":
+        return f"{source.get('package')} {source.get('package_version')}"
+    for key in ("commit", "fingerprint", "sha256"):
+        if source.get(key):
+            return f"{source.get('kind')} {source[key]}"
+    return None
+
+
+def _qemu_source(qemu: dict[str, Any]) -> str | None:
+    source = qemu.get("source") or {}
+    for key in ("version", "commit", "fingerprint"):
+        if source.get(key):
+            return f"{source.get('kind')} {source[key]}"
+    return None
+
+
+def _verdicts(
+    marked: pd.DataFrame, run_info: dict[str, Any]
+) -> dict[tuple[str, str, int], dict[Hashable, Any]]:
+    """(variant, metric, size) -> the run's comparison row against its reference."""
+    compared = stats.compare(marked, METRICS, run_report.criteria_for(run_info, None))
+    return {
+        (str(r["variant"]), str(r["metric"]), int(r["size_bytes"])): r
+        for r in compared.to_dict("records")
+    }
+
+
+def run_info_of(run_dir: Path) -> dict[str, Any]:
+    """run.json of a run folder, with the keys a history row needs; a bad folder is named."""
+    run_report.check_run_dir(run_dir)
+    run_info = run_report.load_run_info(run_dir)
+    if run_info is None:
+        raise UserError(f"{run_dir / run_report.RUN_JSON}: no such file; expected a run folder")
+    for key in ("run_id", "created", "profile", "mode"):
+        if key not in run_info:
+            raise UserError(f"{run_dir / run_report.RUN_JSON}: key {key!r} is missing")
+    return run_info
+
+
+def rows_of(run_dir: Path) -> list[dict[str, Any]]:
+    """Every history row of one complete run folder; a bad folder is named."""
+    run_info = run_info_of(run_dir)
+    frame = run_report.load(run_dir / "results.csv")
+    marked = run_report.mark_reference(frame, run_info)
+    reference = stats.reference(marked)
+    compared = _verdicts(marked, run_info)
+    verdicts = correctness.read(run_dir)
+    variants = {str(v.get("name")): v for v in run_info.get("variants") or []}
+    kernel, qemu = run_info.get("kernel") or {}, run_info.get("qemu") or {}
+    profile = run_info["profile"]
+    rows = []
+    for row in frame.to_dict("records"):
+        variant = str(row["variant"])
+        for metric in METRICS:
+            cell = compared.get((variant, metric, int(row["size_bytes"])))
+            rows.append(
+                {
+                    "run_id": str(run_info["run_id"]),
+                    "variant": variant,
+                    "size_bytes": int(row["size_bytes"]),
+                    "metric": metric,
+                    "repeat": int(row["repeat"]),
+                    "created": str(run_info["created"]),
+                    "value_us": float(row[f"{metric}_us"]),
+                    "stddev_us": float(row[f"{metric}_stddev_us"]),
+                    "kernel_release": str(row["kernel_release"]),
+                    "kernel_version": kernel.get("version"),
+                    "kernel_source": kernel_source_of(kernel),
+                    "patch_sha256": (variants.get(variant) or {}).get("patch_sha256"),
+                    "qemu_version": qemu.get("version"),
+                    "qemu_source": _qemu_source(qemu),
+                    "profile": profile.get("name") if isinstance(profile, dict) else str(profile),
+                    "mode": str(
+                        run_info["mode"].get("name")
+                        if isinstance(run_info["mode"], dict)
+                        else run_info["mode"]
+                    ),
+                    "rig_version": run_info.get("rig_version"),
+                    "reference": reference,
+                    "change_pct": None if cell is None else float(cell["change_pct"]),
+                    "verdict": None if cell is None else str(cell["verdict"]),
+                    "correctness": (verdicts.get(variant) or {}).get("verdict"),
+                }
+            )
+    return rows
+
+
+def merge(run_dirs: list[Path], history: Path) -> Merged:
+    """Add the rows of ``run_dirs`` to ``history`` (created when missing). Every folder
+    is read before anything is written, and the rows go in as one transaction: a bad
+    folder leaves the history as it was. Incomplete runs are skipped and named."""
+    if not run_dirs:
+        raise UserError("merge: no run folders given; expected one or more results/<run-id>")
+    rows: list[dict[str, Any]] = []
+    skipped = []
+    for run_dir in run_dirs:
+        if (run_dir / INCOMPLETE_MARKER).exists():
+            skipped.append(str(run_dir))
+            continue
+        rows.extend(rows_of(run_dir))
+    history.parent.mkdir(parents=True, exist_ok=True)
+    names = list(COLUMNS)
+    insert = (
+        f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+        f"ON CONFLICT ({', '.join(KEY)}) DO NOTHING"
+    )
+    try:
+        with closing(sqlite3.connect(history)) as db, db:
+            _create(db)
+            before = db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
+            db.executemany(insert, [tuple(r[n] for n in names) for r in rows])
+            total = db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        raise UserError(f"{history}: not a history this rig can write ({err})") from err
+    added = total - before
+    return Merged(
+        runs=len(run_dirs) - len(skipped),
+        added=added,
+        already=len(rows) - added,
+        skipped=tuple(skipped),
+        total=total,
+    )
+
+
+def read(history: Path) -> pd.DataFrame:
+    """The whole history as a frame, in key order."""
+    if not history.is_file():
+        raise UserError(f"{history}: no such history; make one with `python -m rig merge`")
+    try:
+        with closing(sqlite3.connect(history)) as db:
+            return pd.read_sql_query(f"SELECT * FROM {TABLE} ORDER BY {', '.join(KEY)}", db)
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
+        raise UserError(f"{history}: not a history this rig wrote ({err})") from err

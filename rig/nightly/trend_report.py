@@ -1,0 +1,168 @@
+"""The trend report: a PNG per cell (each size and metric over runs, changes marked,
+tool epochs annotated), trend.md, and trend.html beside the PNGs."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from rig.nightly.trend import Change, Series, SeriesKey
+from rig.sizes import format_size
+
+Said = dict[tuple[SeriesKey, str], str]
+
+COLUMNS = ["cell", "mode", "variant", "metric", "size", "change", "from run", "through", "status"]
+
+
+def status(change: Change, confirmed: Said) -> str:
+    """How the change is known to be real: later runs at its level, an excursion
+    bounded by runs on either side, or a re-run of its cell (see trend --confirm)."""
+    if change.last_run is not None:
+        return "excursion: runs before and after it agree"
+    if change.runs_after:
+        return f"confirmed by {change.runs_after} later run(s)"
+    return confirmed.get(
+        (change.series, change.first_run), "newest run: not yet confirmed (trend --confirm)"
+    )
+
+
+def rows(series: list[Series], confirmed: Said) -> list[list[str]]:
+    out = []
+    for one in series:
+        cell, mode, variant, metric, size = one.key
+        for change in one.changes:
+            out.append(
+                [
+                    cell,
+                    mode,
+                    variant,
+                    metric,
+                    format_size(size),
+                    f"{change.change_pct:+.1f}% {change.kind} "
+                    f"({change.before_us:.1f} -> {change.after_us:.1f} us, p={change.p_value:.1g})",
+                    change.first_run,
+                    change.last_run or "-",
+                    status(change, confirmed),
+                ]
+            )
+    return out
+
+
+def markdown(series: list[Series], confirmed: Said) -> str:
+    found = rows(series, confirmed)
+    runs = {p.run_id for s in series for p in s.points}
+    lines = [
+        f"# Trend: {len(runs)} runs, {len(series)} series, {len(found)} change(s)",
+        "",
+    ]
+    if found:
+        lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        lines += ["| " + " | ".join(r) + " |" for r in found]
+    else:
+        lines.append("No change: every series stays within its level.")
+    dropped = [
+        f"- {k[0][0]} {k[0][2]} {k[0][3]} {format_size(k[0][4])} from {k[1]}: {v}"
+        for k, v in sorted(confirmed.items())
+        if v.endswith("dropped")
+    ]
+    if dropped:
+        lines += ["", "Not reproduced when the cell ran again (not flagged):", "", *dropped]
+    epochs = sorted(
+        {
+            (s.key[0], s.points[i].run_id, " ".join(s.points[i].epoch))
+            for s in series
+            for i in s.epoch_starts
+        }
+    )
+    if epochs:
+        lines += ["", "Tool changes (a new series epoch, not a kernel change):", ""]
+        lines += [f"- {cell}: from {run}: {what}" for cell, run, what in epochs]
+    return "\n".join(lines) + "\n"
+
+
+def plot_cell(cell: str, series: list[Series], path: Path) -> None:
+    """One figure per cell: a panel per metric, a line per variant and size."""
+    metrics = sorted({s.key[3] for s in series}, key=lambda m: (m != "unmap", m))
+    figure, axes = plt.subplots(
+        len(metrics), 1, figsize=(13, 4.2 * len(metrics)), squeeze=False, layout="constrained"
+    )
+    runs = sorted({(p.created, p.run_id) for s in series for p in s.points})
+    at = {run_id: x for x, (_, run_id) in enumerate(runs)}
+    for axis, metric in zip(axes[:, 0], metrics, strict=True):
+        for one in (s for s in series if s.key[3] == metric):
+            _, _, variant, _, size = one.key
+            axis.plot(
+                [at[p.run_id] for p in one.points],
+                [p.mean_us for p in one.points],
+                marker="o",
+                label=f"{variant} {format_size(size)}",
+            )
+            for change in one.changes:
+                start = at[change.first_run]
+                stop = at[change.last_run] if change.last_run else at[one.points[-1].run_id]
+                axis.axvspan(start - 0.4, stop + 0.4, color="red", alpha=0.12)
+                level = next(p.mean_us for p in one.points if p.run_id == change.first_run)
+                axis.annotate(
+                    f"{change.change_pct:+.1f}%",
+                    (start, level),
+                    textcoords="offset points",
+                    xytext=(4, 6),
+                    color="red",
+                    fontsize=8,
+                )
+            for start in one.epoch_starts:
+                x = at[one.points[start].run_id]
+                axis.axvline(x - 0.5, color="gray", linestyle="--", linewidth=0.8)
+        axis.set_xticks(range(len(runs)))
+        axis.set_xticklabels(
+            [run_id[:15] for _, run_id in runs], rotation=30, ha="right", fontsize=7
+        )
+        axis.set_yscale("log")
+        axis.set_ylabel(f"{metric} latency (us, mean of repeats)")
+        axis.set_title(
+            f"{cell}: {metric} (shaded: a kept change; dashed: a new QEMU or rig version)"
+        )
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write(series: list[Series], confirmed: Said, out: Path) -> list[Path]:
+    """trend.md, trend.html and a PNG per cell in ``out``; returns what was written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    cells = sorted({s.key[0] for s in series})
+    for cell in cells:
+        path = out / f"trend-{cell}.png"
+        plot_cell(cell, [s for s in series if s.key[0] == cell], path)
+        written.append(path)
+    text = markdown(series, confirmed)
+    (out / "trend.md").write_text(text)
+    found = rows(series, confirmed)
+    table = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in found
+    )
+    page = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>smmu-rig trend</title>',
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px}img{max-width:100%}</style></head><body>",
+        f"<h1>{html.escape(text.splitlines()[0].lstrip('# '))}</h1>",
+        "<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>",
+        table,
+        "</table>",
+        *[
+            f'<h2>{html.escape(c)}</h2><img src="trend-{html.escape(c)}.png" alt="{c}">'
+            for c in cells
+        ],
+        "</body></html>",
+    ]
+    (out / "trend.html").write_text("\n".join(page) + "\n")
+    written += [out / "trend.md", out / "trend.html"]
+    return written

@@ -1,0 +1,134 @@
+"""The bench pipeline, one way: inputs -> kernels -> guest -> DTB -> boots -> records -> report."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rig.boot import dtb, integrity
+from rig.boot.profile import BootFiles
+from rig.build import guest, kbuild, kconfig, qemu_build, tools
+from rig.build import source as src
+from rig.build.kbuild import BuiltKernel
+from rig.errors import RigError
+from rig.progress import Progress
+from rig.report import exports, run_report
+from rig.run import correctness, provenance, records
+from rig.run.plan import Inputs, RunState, boot_specs
+from rig.run.sweep import effective_jobs, sweep
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A completed run: its folder, and the variants that failed a correctness check."""
+
+    path: Path
+    failed_variants: list[str]
+
+
+def with_qemu(inputs: Inputs, progress: Progress) -> Inputs:
+    """The inputs with the QEMU the profile needs; the rig's own build is made if missing."""
+    if inputs.profile.qemu == "rig-build":
+        qemu_src = inputs.settings.qemu_src
+        built = qemu_build.build(inputs.cache, progress, Path(qemu_src) if qemu_src else None)
+        return dataclasses.replace(inputs, qemu=str(built.binary), built_qemu=built)
+    tools.require(tools.QEMU)
+    return inputs
+
+
+def prepare_kernels(
+    inputs: Inputs, progress: Progress, log_dir: Path
+) -> tuple[src.KernelSource, list[BuiltKernel], Path]:
+    with progress.phase("kernel source"):
+        source = src.resolve(
+            inputs.kernel_src, inputs.cache, inputs.settings.kernel, inputs.settings.kernel_ref
+        )
+    fragment = kconfig.fragment_for(source.tree, inputs.cache)
+    builder = kbuild.KernelBuilder(source, inputs.cache, fragment, progress, log_dir=log_dir)
+    kernels = builder.build(inputs.variants)
+    for kernel in kernels:
+        if kernel.cached:
+            progress.say(f"    {kernel.variant}: cached {kernel.release}")
+    headers = builder.headers()
+    with progress.phase("guest image"):
+        initrd = guest.initramfs(source, headers, inputs.cache)
+    return source, kernels, initrd
+
+
+def run(inputs: Inputs, progress: Progress) -> Outcome:
+    """The whole bench. Raises RigError when the run cannot complete; a patched variant
+    failing a correctness check completes the run and is listed in the outcome."""
+    run_id = records.new_run_id(inputs.profile.name, inputs.mode.name)
+    run_dir = records.RunDir(inputs.results_root, run_id)
+    state = RunState(inputs=inputs, run_id=run_id)
+    started = time.monotonic()
+    try:
+        state.inputs = inputs = with_qemu(inputs, progress)
+        state.source, state.kernels, initrd = prepare_kernels(
+            inputs, progress, run_dir.path / "logs"
+        )
+        with progress.phase("device tree"):
+            probe = BootFiles(kernel=state.kernels[0].image, initrd=initrd)
+            state.dtb = dtb.prepare(inputs.profile, inputs.mode, probe, run_dir.path, inputs.qemu)
+            for edit in state.dtb.edits:
+                progress.say(f"    {edit}")
+        # Sockets and the integrity disks live outside the results: an AF_UNIX path is
+        # limited to 108 bytes, and the disks are scratch (one per boot: QEMU locks its
+        # image, and boots may run at once).
+        with tempfile.TemporaryDirectory(prefix="smmu-rig-") as scratch:
+            state.specs = boot_specs(
+                inputs,
+                state.kernels,
+                initrd,
+                state.dtb.path,
+                run_dir=run_dir.path,
+                scratch=Path(scratch),
+            )
+            for spec in state.specs:
+                integrity.scratch_disk(spec.disk)
+            state.jobs, why = effective_jobs(inputs.settings.jobs, inputs.mode)
+            progress.say(f"    {why or f'{state.jobs} boot(s) at once'}")
+            boots, sizes = len(state.specs), len(inputs.settings.sizes)
+            with progress.phase(f"sweep ({boots} boots x {sizes} sizes)"):
+                sweep(state, progress, state.jobs)
+        records.write_csv(state.rows, run_dir.path / "results.csv")
+        if state.counter_rows:
+            records.write_counters(state.counter_rows, run_dir.path / "counters.csv")
+        correctness.write(state.checks, run_dir.path)
+        # The report reads run.json (configuration, gates, timings): write it first.
+        records.write_json(provenance.describe(state, progress.timings), run_dir.path / "run.json")
+        with progress.phase("report"):
+            run_report.build(run_dir.path)
+            exports.write(run_dir.path)
+    except (RigError, KeyboardInterrupt) as err:
+        progress.timings["total"] = time.monotonic() - started
+        if state.rows:
+            records.write_csv(state.rows, run_dir.path / "results.csv")
+        records.write_json(provenance.describe(state, progress.timings), run_dir.path / "run.json")
+        in_progress = str(run_dir.path)
+        kept = run_dir.abandon(err.message if isinstance(err, RigError) else "interrupted")
+        if isinstance(err, RigError) and err.log_path:
+            err.log_path = err.log_path.replace(in_progress, str(kept))
+        if state.rows:
+            _report_what_was_measured(kept, progress)
+        progress.say(f"[red]run failed; what it wrote is kept in {kept}[/red]")
+        raise
+    progress.timings["total"] = time.monotonic() - started
+    records.write_json(provenance.describe(state, progress.timings), run_dir.path / "run.json")
+    failed = [
+        v for v, found in state.checks.items() if correctness.verdict(found) != correctness.PASSED
+    ]
+    return Outcome(run_dir.complete(), failed)
+
+
+def _report_what_was_measured(kept: Path, progress: Progress) -> None:
+    """A run that failed after measuring still gets its report, marked incomplete; a
+    failure here is said and does not hide the run's own error."""
+    try:
+        run_report.build(kept)
+        exports.write(kept)
+    except (RigError, OSError, ValueError, KeyError) as err:
+        progress.say(f"[red]no report for the incomplete run: {err}[/red]")

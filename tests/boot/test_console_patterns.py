@@ -1,0 +1,41 @@
+"""The console watch names each failure by the line that shows it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rig.boot.console import FATAL_PATTERNS
+
+# As the kernel and the rig's QEMU print them.
+LINES = {
+    "cache-maintenance violation": (
+        "qemu-system-aarch64: mmu500: cache-maintenance violation: cb=0 stream=0x8 asid=1 "
+        "iova=0xfffff000: memory says no translation (translation fault), the walker's "
+        "cleaned view says -> 0x4a3b1000 rw"
+    ),
+    "stale translation": (
+        "qemu-system-aarch64: smmuv3: stale translation: stream=0x8 asid=1 iova=0xffe00000: "
+        "served from the IOTLB -> 0x4a3b1000 rw, the page tables now say no translation "
+        "(translation fault)"
+    ),
+    "DMA after unmap": (
+        "pci 0000:00:01.0: smmu-rig: DMA probe: 3 page(s) of 0x00000000fff00000+0x10000 "
+        "still translate after unmap"
+    ),
+    "SMMU fault": "arm-smmu 9050000.iommu: Unhandled context fault: fsr=0x402, iova=0xffe00000",
+    "WARNING": "WARNING: CPU: 0 PID: 1 at drivers/iommu/io-pgtable-arm.c:651 __arm_lpae_unmap",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINES))
+def test_each_failure_is_named_by_its_own_pattern(name: str) -> None:
+    matched = [p.name for p in FATAL_PATTERNS if re.search(p.regex, LINES[name])]
+    assert matched == [name]
+
+
+def test_the_stale_check_of_both_smmus_is_watched() -> None:
+    (stale,) = [p for p in FATAL_PATTERNS if p.name == "stale translation"]
+    assert re.search(stale.regex, "mmu500: stale translation: cb=1 stream=0x20")
+    assert not re.search(stale.regex, "a stale translation was avoided")

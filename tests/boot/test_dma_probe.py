@@ -1,0 +1,79 @@
+"""Reading pci-dma-probe's counters in a checks boot, and what fails the check."""
+
+from __future__ import annotations
+
+import pytest
+
+from rig.boot import dma_probe
+from rig.errors import RunFailed
+
+GOOD = """probes=0x00000010
+pages=0x00000100
+leaked=0x00000000
+refused=0x00000000
+map_probes=0x00000010
+map_pages=0x00000100
+missing=0x00000000
+"""
+
+
+def test_the_counters_are_read_from_devmem_output() -> None:
+    counts = dma_probe.parse(GOOD)
+    assert counts == dma_probe.ProbeCounts(16, 256, 0, 0, 16, 256, 0)
+    assert dma_probe.problem(counts) is None
+    assert "16 ranges (256 pages)" in dma_probe.describe(counts)
+
+
+def test_the_command_reads_every_counter_from_bar0() -> None:
+    command = dma_probe.registers_command("0000:00:01.0")
+    assert "/sys/bus/pci/devices/0000:00:01.0/resource" in command
+    for offset in ("0x1c", "0x20", "0x24", "0x28", "0x2c", "0x30", "0x34"):
+        assert f"$((bar + {offset}))" in command
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("leaked", "0x00000003", "3 of 256 pages read right after their unmap still translated"),
+        ("missing", "0x00000002", "2 of 256 pages read right after their map did not translate"),
+        ("refused", "0x00000001", "refused 1"),
+        ("probes", "0x00000000", "never ran"),
+        ("map_probes", "0x00000000", "never ran"),
+    ],
+)
+def test_each_bad_count_is_named(field: str, value: str, words: str) -> None:
+    text = GOOD.replace(f"\n{field}=", f"\n{field}=").replace(
+        next(line for line in GOOD.splitlines() if line.startswith(f"{field}=")),
+        f"{field}={value}",
+    )
+    problem = dma_probe.problem(dma_probe.parse(text))
+    assert problem is not None and words in problem
+
+
+def test_missing_counters_fail_by_the_checks_name() -> None:
+    with pytest.raises(RunFailed) as caught:
+        dma_probe.parse("probes=0x1\n")
+    assert caught.value.check == dma_probe.CHECK
+    assert "pages" in caught.value.message
+
+
+def test_totals_add_up_over_boots() -> None:
+    one = dma_probe.parse(GOOD)
+    assert dma_probe.total([one, one]).map_pages == 512
+
+
+def test_the_scatter_gather_pass_is_known_by_the_mode_the_tool_names() -> None:
+    ran = (
+        "dma mapping benchmark(SG_MODE): threads:1 seconds:1 node:-1 dir:BIDIRECTIONAL "
+        "granule:512\naverage map latency(us):900.1 standard deviation:3.0\n"
+        "average unmap latency(us):400.2 standard deviation:2.0\n"
+    )
+    refused = "dma_map_benchmark: invalid option -- 'm'\n"
+    single = ran.replace("SG_MODE", "SINGLE_MODE")
+    assert dma_probe.ran_sg(ran)
+    assert not dma_probe.ran_sg(refused)
+    assert not dma_probe.ran_sg(single)
+    assert "-m 1" in dma_probe.sg_command(dma_bits=32)
+    counts = dma_probe.ProbeCounts(1, 1, 0, 0, 1, 1, 0, sg_runs=1)
+    assert "1 scatter-gather passes of 512 pages" in dma_probe.describe(counts)
+    assert "no table was freed" in dma_probe.describe(dma_probe.parse(GOOD))
