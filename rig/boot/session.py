@@ -6,15 +6,38 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from rig.boot import benchmark, counters, dma_probe, gates, integrity
+from rig.boot.benchmark import Direction
 from rig.boot.console import Console
 from rig.boot.dtb import PCIE_HOST_COMPATIBLE
 from rig.boot.machine import Machine
 from rig.boot.profile import MachineProfile
 from rig.errors import RunFailed
-from rig.run.settings import Settings
+
+
+class GuestSettings(Protocol):
+    """What a boot reads of a run's settings (the run's ``Settings`` has all of it):
+    declared here, so the boot never imports the run that drives it."""
+
+    @property
+    def boot_timeout_s(self) -> float: ...
+    @property
+    def command_timeout_s(self) -> float: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def direction(self) -> Direction: ...
+    @property
+    def dma_bits(self) -> int: ...
+    @property
+    def counters(self) -> bool: ...
+    @property
+    def size_bytes(self) -> tuple[int, ...]: ...
+
 
 # timed: measured, never traced. checks: untimed; DMA integrity pass, then counting when enabled.
 BootKind = Literal["timed", "checks"]
@@ -113,7 +136,7 @@ def failed_gates_error(spec: BootSpec, results: list[gates.GateResult]) -> RunFa
 
 @contextmanager
 def gated_guest(
-    spec: BootSpec, profile: MachineProfile, settings: Settings
+    spec: BootSpec, profile: MachineProfile, settings: GuestSettings
 ) -> Iterator[tuple[Machine, Console, list[gates.GateResult]]]:
     """A booted guest that passed every gate, with the benchmark device bound."""
     with Machine(
@@ -138,7 +161,7 @@ def gated_guest(
         yield machine, console, results
 
 
-def _command(settings: Settings, size: int) -> str:
+def _command(settings: GuestSettings, size: int) -> str:
     return benchmark.command(
         size,
         threads=settings.threads,
@@ -151,7 +174,7 @@ def _command(settings: Settings, size: int) -> str:
 def run_boot(
     spec: BootSpec,
     profile: MachineProfile,
-    settings: Settings,
+    settings: GuestSettings,
     on_size: SizeCallback | None = None,
 ) -> BootResult:
     """A timed boot: every size once, no tracing."""
@@ -210,7 +233,7 @@ def integrity_pass(spec: BootSpec, console: Console) -> list[integrity.Integrity
     return results
 
 
-def run_checks_boot(spec: BootSpec, profile: MachineProfile, settings: Settings) -> BootResult:
+def run_checks_boot(spec: BootSpec, profile: MachineProfile, settings: GuestSettings) -> BootResult:
     """An untimed boot: the DMA integrity pass, then (if enabled) the traced counting pass."""
     with gated_guest(spec, profile, settings) as (machine, console, results):
         checked = integrity_pass(spec, console)
@@ -237,7 +260,7 @@ def probe_pass(
     spec: BootSpec,
     console: Console,
     profile: MachineProfile,
-    settings: Settings,
+    settings: GuestSettings,
     *,
     ran_benchmark: bool,
 ) -> dma_probe.ProbeCounts:

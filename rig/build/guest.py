@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 from rig.build import prereqs, tools
+from rig.build.source import KernelSource
 from rig.errors import InfraError, RunFailed
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
-from rig.build.source import KernelSource
 
 INIT_SCRIPT = Path(__file__).with_name("guest_init.sh")
 READY_MARKER = "SMMU-RIG-READY"

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rig.build import buildlog, kconfig, patch_apply, patches, tools
+from rig.build.patches import AA_CONTROL, BASELINE, Patch, Series
+from rig.build.source import KernelSource
 from rig.errors import UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
-from rig.build.patches import AA_CONTROL, BASELINE, Patch, Series
 from rig.progress import Progress
-from rig.build.source import KernelSource
 
 # Bump when the way a kernel is built changes, so old cache entries are not reused.
 RECIPE_VERSION = 1

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from rig.errors import RunFailed, UserError
 from rig.build.patches import Patch
+from rig.errors import RunFailed, UserError
 
 MARKER_PREFIX = ".rig-applied-patch-"
 _HUNK_FAILED = re.compile(r"Hunk #(\d+) FAILED at (\d+)")

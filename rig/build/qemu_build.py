@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rig.build import buildlog, qemu_source
 from rig import paths
+from rig.build import buildlog, qemu_source
+from rig.build.patch_apply import APPLY, failing_hunks, run_patch
+from rig.build.qemu_source import QemuSource
 from rig.errors import UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
-from rig.build.patch_apply import APPLY, failing_hunks, run_patch
 from rig.progress import Progress
-from rig.build.qemu_source import QemuSource
 
 CONFIGURE = (
     "--target-list=aarch64-softmmu",

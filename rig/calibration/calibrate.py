@@ -14,7 +14,6 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import yaml
@@ -27,7 +26,7 @@ from rig.boot.profile import MachineProfile
 from rig.calibration import calibration_fit
 from rig.errors import RunFailed, UserError
 from rig.progress import Progress
-from rig.report import hardware_report, run_report, seed, stats, summary
+from rig.report import hardware_report, run_reader, seed, stats, summary
 from rig.run import pipeline, plan
 from rig.run.settings import Settings
 from rig.sizes import format_size
@@ -67,19 +66,13 @@ def run_profile(settings: Settings, profile: MachineProfile, out: Path, progress
     return outcome.path
 
 
-def _read(run_dir: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
-    """A run's rows, its reference marked, and its run.json."""
-    run_info = run_report.load_run_info(run_dir)
-    return run_report.mark_reference(run_report.load(run_dir / "results.csv"), run_info), run_info
-
-
 def _sweep(
     settings: Settings, profile: MachineProfile, out: Path, progress: Progress
 ) -> tuple[Path, pd.DataFrame]:
     """A sensitivity sweep: its folder and its unmap medians by seed column and size."""
     path = run_profile(settings, profile, out, progress)
-    frame, _ = _read(path)
-    return path, calibration_fit.unmap_medians(frame, stats.reference(frame))
+    frame, _ = run_reader.read(path)
+    return path, hardware_report.unmap_medians(frame, stats.reference(frame))
 
 
 def timed(profile: MachineProfile, timing: HardwareTiming) -> MachineProfile:
@@ -153,7 +146,7 @@ def calibrate(request: Request, progress: Progress) -> Result:
     events = calibration_fit.events(zero, probes)
     fitted = calibration_fit.fit(events, reference, base, shift)
     model = events.frame.assign(hw_us=calibration_fit.predict(events, fitted, shift))
-    compared = calibration_fit.comparison(model, reference)
+    compared = hardware_report.comparison(model, reference)
     name = (
         f"rig calibrate {time.strftime('%Y-%m-%d')}: fitted on "
         f"{seed.TABLES[table_name].split(':')[0]} ({profile.name}, {request.settings.kernel}, "
@@ -193,8 +186,10 @@ def _verify(
         kind = "measured, fitted table" if table_name == fitted_on else "prediction, never fitted"
         with progress.phase(f"calibration: {profile.name} with the fitted costs ({kind})"):
             path = run_profile(settings, profile, folder, progress)
-        frame, run_info = _read(path)
-        found = run_report.hardware_comparison(frame, run_info, seed.table(seed.load(), table_name))
+        frame, run_info = run_reader.read(path)
+        found = hardware_report.hardware_comparison(
+            frame, run_info, seed.table(seed.load(), table_name)
+        )
         if found is None:
             raise RunFailed(f"calibration: {path} has no hardware-equivalent latencies")
         sections.append((kind, table_name, profile.name, found[1], [path.name]))

@@ -29,8 +29,6 @@ FITTED = ("dc_line_ns", "dsb_poc_ns", "reg_access_ns")
 # Guest ns charged per event in each cost's sensitivity sweep: large against the 0.1 us
 # the benchmark prints, small against a guest second.
 PROBE_GUEST_NS = {"dc_line_ns": 320, "dsb_poc_ns": 32_000, "reg_access_ns": 16_000}
-# The seed's columns for the run's reference and patched variants.
-WITHOUT, WITH = "without_us", "with_us"
 
 
 @dataclass(frozen=True)
@@ -39,19 +37,6 @@ class Events:
     events per unmap for each fitted cost."""
 
     frame: pd.DataFrame  # columns: role, size_bytes, t0_us, and one per FITTED cost
-
-
-def unmap_medians(frame: pd.DataFrame, reference_variant: str) -> pd.DataFrame:
-    """role, size_bytes, unmap_us (median over boots) of a run with one patched variant."""
-    names = list(dict.fromkeys(frame["variant"]))
-    patched = [name for name in names if name != reference_variant]
-    if reference_variant not in names or len(patched) != 1:
-        raise RunFailed(
-            f"calibration needs a run of one reference and one patched variant; got {names}"
-        )
-    medians = frame.groupby(["variant", "size_bytes"])["unmap_us"].median().reset_index()
-    medians["role"] = medians["variant"].map({reference_variant: WITHOUT, patched[0]: WITH})
-    return medians[["role", "size_bytes", "unmap_us"]]
 
 
 def events(zero: pd.DataFrame, probes: dict[str, pd.DataFrame]) -> Events:
@@ -123,34 +108,6 @@ def predict(
     scale = timing.instruction_ns if instructions else 0.0
     coefficients = np.array([scale, *(getattr(timing, cost) for cost in FITTED)])
     return np.asarray(design @ coefficients + timing.tlb_sync_ns / 1000)
-
-
-def comparison(measured: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Rig (role, size_bytes, hw_us) against one seed table: a row per size with both
-    variants, the gap of each in %, both improvements and their gap in points."""
-    wide = measured.pivot(index="size_bytes", columns="role", values="hw_us")
-    ref = table.set_index("size_bytes")
-    rows = []
-    for size in sorted(set(wide.index) & set(ref.index)):
-        rig_without, rig_with = float(wide.loc[size, WITHOUT]), float(wide.loc[size, WITH])
-        seed_without, seed_with = float(ref.loc[size, WITHOUT]), float(ref.loc[size, WITH])
-        rig_pct = (rig_without - rig_with) / rig_without * 100
-        seed_pct = float(ref.loc[size, "improvement_pct"])
-        rows.append(
-            {
-                "size_bytes": int(size),
-                "rig_without_us": rig_without,
-                "seed_without_us": seed_without,
-                "without_gap_pct": (rig_without / seed_without - 1) * 100,
-                "rig_with_us": rig_with,
-                "seed_with_us": seed_with,
-                "with_gap_pct": (rig_with / seed_with - 1) * 100,
-                "rig_improvement_pct": rig_pct,
-                "seed_improvement_pct": seed_pct,
-                "improvement_gap_points": rig_pct - seed_pct,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def residual_lines(compared: pd.DataFrame) -> tuple[str, ...]:

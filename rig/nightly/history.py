@@ -16,7 +16,6 @@ machines merge into one file. pandas reads it with ``read``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Hashable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,7 @@ from typing import Any
 import pandas as pd
 
 from rig.errors import UserError
-from rig.report import run_report, stats
-from rig.run import correctness
+from rig.report import run_reader
 from rig.run.records import INCOMPLETE_MARKER
 
 TABLE = "measurements"
@@ -55,7 +53,6 @@ COLUMNS: dict[str, str] = {
     "correctness": "TEXT",
 }
 KEY = ("run_id", "variant", "size_bytes", "metric", "repeat")
-METRICS = ("unmap", "map")
 
 
 @dataclass(frozen=True)
@@ -72,95 +69,6 @@ def _create(db: sqlite3.Connection) -> None:
     db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({columns}, PRIMARY KEY ({', '.join(KEY)}))")
 
 
-def kernel_source_of(kernel: dict[str, Any]) -> str | None:
-    source = kernel.get("source") or {}
-    if source.get("kind") == "debian-package":
-        return f"{source.get('package')} {source.get('package_version')}"
-    for key in ("commit", "fingerprint", "sha256"):
-        if source.get(key):
-            return f"{source.get('kind')} {source[key]}"
-    return None
-
-
-def _qemu_source(qemu: dict[str, Any]) -> str | None:
-    source = qemu.get("source") or {}
-    for key in ("version", "commit", "fingerprint"):
-        if source.get(key):
-            return f"{source.get('kind')} {source[key]}"
-    return None
-
-
-def _verdicts(
-    marked: pd.DataFrame, run_info: dict[str, Any]
-) -> dict[tuple[str, str, int], dict[Hashable, Any]]:
-    """(variant, metric, size) -> the run's comparison row against its reference."""
-    compared = stats.compare(marked, METRICS, run_report.criteria_for(run_info, None))
-    return {
-        (str(r["variant"]), str(r["metric"]), int(r["size_bytes"])): r
-        for r in compared.to_dict("records")
-    }
-
-
-def run_info_of(run_dir: Path) -> dict[str, Any]:
-    """run.json of a run folder, with the keys a history row needs; a bad folder is named."""
-    run_report.check_run_dir(run_dir)
-    run_info = run_report.load_run_info(run_dir)
-    if run_info is None:
-        raise UserError(f"{run_dir / run_report.RUN_JSON}: no such file; expected a run folder")
-    for key in ("run_id", "created", "profile", "mode"):
-        if key not in run_info:
-            raise UserError(f"{run_dir / run_report.RUN_JSON}: key {key!r} is missing")
-    return run_info
-
-
-def rows_of(run_dir: Path) -> list[dict[str, Any]]:
-    """Every history row of one complete run folder; a bad folder is named."""
-    run_info = run_info_of(run_dir)
-    frame = run_report.load(run_dir / "results.csv")
-    marked = run_report.mark_reference(frame, run_info)
-    reference = stats.reference(marked)
-    compared = _verdicts(marked, run_info)
-    verdicts = correctness.read(run_dir)
-    variants = {str(v.get("name")): v for v in run_info.get("variants") or []}
-    kernel, qemu = run_info.get("kernel") or {}, run_info.get("qemu") or {}
-    profile = run_info["profile"]
-    rows = []
-    for row in frame.to_dict("records"):
-        variant = str(row["variant"])
-        for metric in METRICS:
-            cell = compared.get((variant, metric, int(row["size_bytes"])))
-            rows.append(
-                {
-                    "run_id": str(run_info["run_id"]),
-                    "variant": variant,
-                    "size_bytes": int(row["size_bytes"]),
-                    "metric": metric,
-                    "repeat": int(row["repeat"]),
-                    "created": str(run_info["created"]),
-                    "value_us": float(row[f"{metric}_us"]),
-                    "stddev_us": float(row[f"{metric}_stddev_us"]),
-                    "kernel_release": str(row["kernel_release"]),
-                    "kernel_version": kernel.get("version"),
-                    "kernel_source": kernel_source_of(kernel),
-                    "patch_sha256": (variants.get(variant) or {}).get("patch_sha256"),
-                    "qemu_version": qemu.get("version"),
-                    "qemu_source": _qemu_source(qemu),
-                    "profile": profile.get("name") if isinstance(profile, dict) else str(profile),
-                    "mode": str(
-                        run_info["mode"].get("name")
-                        if isinstance(run_info["mode"], dict)
-                        else run_info["mode"]
-                    ),
-                    "rig_version": run_info.get("rig_version"),
-                    "reference": reference,
-                    "change_pct": None if cell is None else float(cell["change_pct"]),
-                    "verdict": None if cell is None else str(cell["verdict"]),
-                    "correctness": (verdicts.get(variant) or {}).get("verdict"),
-                }
-            )
-    return rows
-
-
 def merge(run_dirs: list[Path], history: Path) -> Merged:
     """Add the rows of ``run_dirs`` to ``history`` (created when missing). Every folder
     is read before anything is written, and the rows go in as one transaction: a bad
@@ -173,7 +81,7 @@ def merge(run_dirs: list[Path], history: Path) -> Merged:
         if (run_dir / INCOMPLETE_MARKER).exists():
             skipped.append(str(run_dir))
             continue
-        rows.extend(rows_of(run_dir))
+        rows.extend(run_reader.rows_of(run_dir))
     history.parent.mkdir(parents=True, exist_ok=True)
     names = list(COLUMNS)
     insert = (

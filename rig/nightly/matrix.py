@@ -24,8 +24,8 @@ from typing import Any
 from rig import paths
 from rig.boot import profile as prof
 from rig.errors import RigError, UserError
-from rig.nightly import history
 from rig.progress import Progress
+from rig.report import run_reader
 from rig.run import pipeline, plan, settings
 from rig.schema import build, read_yaml_mapping
 from rig.sizes import format_size
@@ -245,7 +245,7 @@ def result_from_json(cell: Cell, text: str) -> CellResult:
 
 def _unmap_changes(run_dir: Path) -> dict[int, str]:
     """Size -> the measured variant's unmap change and verdict, as the run judged it."""
-    rows = history.rows_of(run_dir)
+    rows = run_reader.rows_of(run_dir)
     cells: dict[int, str] = {}
     for row in rows:
         if row["metric"] == "unmap" and row["verdict"] is not None and row["repeat"] == 1:

@@ -13,10 +13,12 @@ from typing import Any
 import pandas as pd
 
 from rig.boot.hardware_time import COST_MEANINGS, COST_NAMES, HardwareTiming, field_names
-from rig.calibration import calibration_fit
 from rig.errors import RunFailed
 from rig.report import stats, summary, tables
 from rig.sizes import format_size
+
+# The seed's columns for the run's reference and patched variants.
+WITHOUT, WITH = "without_us", "with_us"
 
 
 def timing_of(run_info: dict[str, Any] | None) -> tuple[HardwareTiming, int] | None:
@@ -35,17 +37,74 @@ def timing_of(run_info: dict[str, Any] | None) -> tuple[HardwareTiming, int] | N
     return HardwareTiming(**values), shift
 
 
+def unmap_medians(frame: pd.DataFrame, reference_variant: str) -> pd.DataFrame:
+    """role, size_bytes, unmap_us (median over boots) of a run with one patched variant."""
+    names = list(dict.fromkeys(frame["variant"]))
+    patched = [name for name in names if name != reference_variant]
+    if reference_variant not in names or len(patched) != 1:
+        raise RunFailed(
+            f"calibration needs a run of one reference and one patched variant; got {names}"
+        )
+    medians = frame.groupby(["variant", "size_bytes"])["unmap_us"].median().reset_index()
+    medians["role"] = medians["variant"].map({reference_variant: WITHOUT, patched[0]: WITH})
+    return medians[["role", "size_bytes", "unmap_us"]]
+
+
+def comparison(measured: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Rig (role, size_bytes, hw_us) against one seed table: a row per size with both
+    variants, the gap of each in %, both improvements and their gap in points."""
+    wide = measured.pivot(index="size_bytes", columns="role", values="hw_us")
+    ref = table.set_index("size_bytes")
+    rows = []
+    for size in sorted(set(wide.index) & set(ref.index)):
+        rig_without, rig_with = float(wide.loc[size, WITHOUT]), float(wide.loc[size, WITH])
+        seed_without, seed_with = float(ref.loc[size, WITHOUT]), float(ref.loc[size, WITH])
+        rig_pct = (rig_without - rig_with) / rig_without * 100
+        seed_pct = float(ref.loc[size, "improvement_pct"])
+        rows.append(
+            {
+                "size_bytes": int(size),
+                "rig_without_us": rig_without,
+                "seed_without_us": seed_without,
+                "without_gap_pct": (rig_without / seed_without - 1) * 100,
+                "rig_with_us": rig_with,
+                "seed_with_us": seed_with,
+                "with_gap_pct": (rig_with / seed_with - 1) * 100,
+                "rig_improvement_pct": rig_pct,
+                "seed_improvement_pct": seed_pct,
+                "improvement_gap_points": rig_pct - seed_pct,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def hardware_medians(frame: pd.DataFrame, timing: HardwareTiming, shift: int) -> pd.DataFrame:
     """role (seed column), size_bytes, hw_us: each variant's median unmap in hardware us,
     the run's reference as the seed's 'without'. Empty unless exactly two variants."""
     reference = stats.reference(frame)
     try:
-        medians = calibration_fit.unmap_medians(frame, reference)
+        medians = unmap_medians(frame, reference)
     except RunFailed:
         return pd.DataFrame(columns=["role", "size_bytes", "hw_us"])
     return medians.assign(hw_us=medians["unmap_us"] * timing.scale(shift))[
         ["role", "size_bytes", "hw_us"]
     ]
+
+
+def hardware_comparison(
+    frame: pd.DataFrame, run_info: dict[str, Any] | None, reference: pd.DataFrame
+) -> tuple[HardwareTiming, pd.DataFrame] | None:
+    """A run on a profile with hardware timing: its costs, and its latencies in
+    hardware-equivalent us against the seed table's, size by size."""
+    found = timing_of(run_info)
+    if found is None:
+        return None
+    timing, shift = found
+    medians = hardware_medians(frame, timing, shift)
+    if medians.empty:
+        return None
+    compared = comparison(medians, reference)
+    return (timing, compared) if not compared.empty else None
 
 
 TITLE = "Unmap latency in hardware-equivalent us, beside the seed"

@@ -81,7 +81,7 @@ class Inputs:
     # Said first on the page: an incomplete run's note (summary.incomplete_note).
     title_note: str = ""
     # A run on a timed profile: its timing and hardware-equivalent latencies against the
-    # seed's (report.hardware_comparison).
+    # seed's (hardware_report.hardware_comparison).
     hardware: tuple[HardwareTiming, pd.DataFrame] | None = None
 
 

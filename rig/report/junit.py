@@ -13,7 +13,7 @@ from typing import Any
 
 from junitparser import Failure, JUnitXml, TestCase, TestSuite
 
-from rig.nightly import history
+from rig.report import run_reader
 from rig.run import correctness
 from rig.sizes import format_size
 
@@ -43,9 +43,9 @@ def _verdict_cases(variant: str, rows: list[dict[str, Any]]) -> list[TestCase]:
 
 
 def document(run_dir: Path) -> JUnitXml:
-    run_info = history.run_info_of(run_dir)
+    run_info = run_reader.run_info_of(run_dir)
     verdicts = correctness.read(run_dir)
-    rows = history.rows_of(run_dir)
+    rows = run_reader.rows_of(run_dir)
     by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_variant[row["variant"]].append(row)

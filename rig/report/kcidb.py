@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rig.nightly import history
+from rig.report import run_reader
 from rig.run import correctness
 from rig.sizes import format_size
 
@@ -28,7 +28,7 @@ def _checkout(run_info: dict[str, Any]) -> dict[str, Any]:
         "id": f"{ORIGIN}:{run_info['run_id']}",
         "origin": ORIGIN,
         "start_time": _time(run_info["created"]),
-        "comment": f"Linux {kernel.get('version')}: {history.kernel_source_of(kernel)}",
+        "comment": f"Linux {kernel.get('version')}: {run_reader.kernel_source_of(kernel)}",
         "valid": True,
         "misc": {"source": source},
     }
@@ -85,7 +85,7 @@ def _tests(run_dir: Path, run_info: dict[str, Any], verdicts: dict[str, Any]) ->
         },
     }
     grouped: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
-    for row in history.rows_of(run_dir):
+    for row in run_reader.rows_of(run_dir):
         grouped[row["variant"], row["metric"], int(row["size_bytes"])].append(row)
     tests = []
     for (variant, metric, size), rows in sorted(grouped.items()):
@@ -116,7 +116,7 @@ def _tests(run_dir: Path, run_info: dict[str, Any], verdicts: dict[str, Any]) ->
 
 
 def document(run_dir: Path) -> dict[str, Any]:
-    run_info = history.run_info_of(run_dir)
+    run_info = run_reader.run_info_of(run_dir)
     verdicts = correctness.read(run_dir)
     return {
         "version": VERSION,

@@ -138,7 +138,7 @@ def comparison_plot(
     `reference` is one seed table (seed.table()); `device` names the emulated SMMU the
     run measured (report.device_label). The seed's points are nudged right so bars and
     markers at the same size do not hide each other. With `hardware` (a run on a timed
-    profile: calibration_fit.comparison()), a second panel sets the rig's latencies in
+    profile: hardware_report.comparison()), a second panel sets the rig's latencies in
     hardware-equivalent us beside the seed's.
     """
     names = variants(frame)[1:]

@@ -5,79 +5,24 @@ results.csv is required; counters.csv and run.json are used when present.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from rig.boot import profile
-from rig.boot.hardware_time import HardwareTiming
-from rig.calibration import calibration_fit
 from rig.errors import UserError
 from rig.report import (
-    frames,
     hardware_report,
     html_report,
     plots,
+    run_reader,
     seed,
-    stats,
     summary,
     work_counters,
 )
-from rig.run import correctness, records
-from rig.run.records import CSV_COLUMNS, INCOMPLETE_MARKER
+from rig.run import correctness
+from rig.run.records import INCOMPLETE_MARKER
 
 OUTPUTS = ("summary.md", "latency.png", "improvement.png", "comparison.png", "report.html")
-RUN_JSON = "run.json"
-
-
-def load(csv_path: Path) -> pd.DataFrame:
-    if not csv_path.is_file():
-        raise UserError(f"{csv_path}: no such file; expected a run folder with results.csv")
-    frame = frames.read_csv(csv_path, CSV_COLUMNS)
-    summary.check_columns(frame, str(csv_path))
-    return frame
-
-
-def load_run_info(run_dir: Path) -> dict[str, Any] | None:
-    """run.json as a dict, or None when the folder has none (a report from results.csv)."""
-    path = run_dir / RUN_JSON
-    if not path.is_file():
-        return None
-    try:
-        value = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not readable JSON ({err})") from err
-    if not isinstance(value, dict):
-        raise UserError(f"{path}: expected a JSON object at the top")
-    return value
-
-
-def criteria_for(run_info: dict[str, Any] | None, threshold_pct: float | None) -> stats.Criteria:
-    """The threshold given here wins, then one recorded in run.json's settings, then 5%."""
-    recorded = ((run_info or {}).get("settings") or {}).get("threshold_pct")
-    chosen = threshold_pct if threshold_pct is not None else recorded
-    if chosen is None:
-        return stats.Criteria()
-    if isinstance(chosen, bool) or not isinstance(chosen, int | float) or not 0 < chosen < 100:
-        raise UserError(f"verdict threshold {chosen!r} is out of range; expected a % in (0, 100)")
-    return stats.Criteria(threshold_pct=float(chosen))
-
-
-def mark_reference(frame: pd.DataFrame, run_info: dict[str, Any] | None) -> pd.DataFrame:
-    """In a revert run (run.json: one variant whose patches are all applied in reverse)
-    the revert is the reference, so the tables read without | with | % improvement of
-    the change."""
-    recorded = (run_info or {}).get("variants") or []
-    reverts = [
-        str(v["name"])
-        for v in recorded
-        if (listed := records.recorded_patches(v)) and all(p.get("reverse") for p in listed)
-    ]
-    if len(reverts) != 1 or reverts[0] not in set(frame["variant"]):
-        return frame
-    return frame.assign(**{stats.REFERENCE_COLUMN: frame["variant"] == reverts[0]})
 
 
 def device_label(run_info: dict[str, Any] | None, profile_name: str) -> str:
@@ -101,47 +46,8 @@ def _write_text(target: Path, text: str) -> None:
     partial.replace(target)
 
 
-def check_run_dir(run_dir: Path) -> None:
-    """A missing run folder is named, with the runs that do exist beside it."""
-    if run_dir.is_dir():
-        return
-    parent = run_dir.parent
-    runs = sorted(
-        str(folder)
-        for folder in (parent.iterdir() if parent.is_dir() else [])
-        if (folder / "results.csv").is_file() and not folder.is_symlink()
-    )
-    why = (
-        " (`latest` points at the newest run completed in this checkout; a fresh clone "
-        "has none until `make bench` completes)"
-        if run_dir.name == "latest"
-        else ""
-    )
-    listing = "; runs there: " + ", ".join(runs[-8:]) if runs else ""
-    raise UserError(
-        f"{run_dir}: no such run folder{why}; pass one with `make report RUN=<folder>` "
-        f"or `python -m rig report <folder>`{listing}"
-    )
-
-
-def hardware_comparison(
-    frame: pd.DataFrame, run_info: dict[str, Any] | None, reference: pd.DataFrame
-) -> tuple[HardwareTiming, pd.DataFrame] | None:
-    """A run on a profile with hardware timing: its costs, and its latencies in
-    hardware-equivalent us against the seed table's, size by size."""
-    found = hardware_report.timing_of(run_info)
-    if found is None:
-        return None
-    timing, shift = found
-    medians = hardware_report.hardware_medians(frame, timing, shift)
-    if medians.empty:
-        return None
-    compared = calibration_fit.comparison(medians, reference)
-    return (timing, compared) if not compared.empty else None
-
-
 def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
-    check_run_dir(run_dir)
+    run_reader.check_run_dir(run_dir)
     run_dir = run_dir.resolve()
     marker = run_dir / INCOMPLETE_MARKER
     reason = marker.read_text().strip() if marker.exists() else ""
@@ -151,16 +57,16 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
             "result; there is nothing to report"
         )
     note = summary.incomplete_note(reason) if reason else ""
-    frame = load(run_dir / "results.csv")
+    frame = run_reader.load(run_dir / "results.csv")
     counters = work_counters.load(run_dir)
-    run_info = load_run_info(run_dir)
-    frame = mark_reference(frame, run_info)
-    criteria = criteria_for(run_info, threshold_pct)
+    run_info = run_reader.load_run_info(run_dir)
+    frame = run_reader.mark_reference(frame, run_info)
+    criteria = run_reader.criteria_for(run_info, threshold_pct)
     seed_name = seed.choose_table(run_info, str(frame["profile"].iloc[0]))
     reference = seed.table(seed.load(), seed_name)
 
     verdicts = correctness.read(run_dir)
-    hardware = hardware_comparison(frame, run_info, reference)
+    hardware = hardware_report.hardware_comparison(frame, run_info, reference)
     text = summary.markdown(
         frame, title_note=note, counters=counters, criteria=criteria, verdicts=verdicts
     )

@@ -17,7 +17,7 @@ from rig.boot.hardware_time import HardwareTiming
 from rig.boot.profile import BootFiles
 from rig.calibration import calibrate, calibration_fit
 from rig.errors import UserError
-from rig.report import seed
+from rig.report import hardware_report, seed
 
 SHIFT = 4
 
@@ -87,8 +87,8 @@ def synthetic_events(counts: dict[str, list[float]], t0: list[float]) -> calibra
     table = seed.table(seed.load(), seed.NO_WORKAROUND)
     rows = []
     for i, size in enumerate(table["size_bytes"]):
-        for role in (calibration_fit.WITHOUT, calibration_fit.WITH):
-            j = 2 * i + (role == calibration_fit.WITH)
+        for role in (hardware_report.WITHOUT, hardware_report.WITH):
+            j = 2 * i + (role == hardware_report.WITH)
             row = {"role": role, "size_bytes": int(size), "t0_us": t0[j]}
             row.update({cost: counts[cost][j] for cost in calibration_fit.FITTED})
             rows.append(row)

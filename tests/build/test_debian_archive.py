@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rig.build import debian_archive, source
-from rig.run import settings
 from rig.errors import InfraError, UserError
+from rig.run import settings
 
 DEB822 = """Types: deb
 URIs: http://mirror.example/debian

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.build import kconfig
 from rig import paths
+from rig.build import kconfig
 from rig.errors import RunFailed, UserError
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rig.report import html_report, run_report
 from rig.build import kbuild, patch_apply, patches
-from rig.run import settings
-from rig.errors import UserError
 from rig.build.source import KernelSource
-from tests.build.test_patches import CARRIED, GOOD, ORIGINAL
+from rig.errors import UserError
+from rig.report import html_report, run_reader
+from rig.run import settings
 from tests import locations
+from tests.build.test_patches import CARRIED, GOOD, ORIGINAL
 
 # On top of GOOD: changes the line GOOD wrote, so it applies only after GOOD.
 SECOND = """--- a/src/file.c
@@ -165,12 +165,12 @@ def test_reports_read_a_series_from_run_json_and_the_old_single_patch() -> None:
             ]
         }
 
-    marked = run_report.mark_reference(frame, run_info(both))
+    marked = run_reader.mark_reference(frame, run_info(both))
     assert list(marked["reference"]) == [False, True, False, True]
     mixed = [{"file": "b.patch", "reverse": True}, {"file": "new.patch", "reverse": False}]
-    assert "reference" not in run_report.mark_reference(frame, run_info(mixed))
+    assert "reference" not in run_reader.mark_reference(frame, run_info(mixed))
     legacy = {"variants": [{"name": "without", "patch": {"file": "x.patch", "reverse": True}}]}
-    assert "reference" in run_report.mark_reference(frame, legacy)
+    assert "reference" in run_reader.mark_reference(frame, legacy)
     cell = html_report._patches_cell({"patches": mixed})
     assert cell == "revert:b.patch + new.patch"
     assert html_report._patches_cell({"patch": None}) == "none (the tree as it is)"

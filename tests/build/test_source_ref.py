@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rig.run import settings
 from rig.build import source
 from rig.errors import UserError
+from rig.run import settings
 
 MAKEFILE = "VERSION = 6\nPATCHLEVEL = {}\nSUBLEVEL = 0\nEXTRAVERSION =\n"
 

@@ -19,7 +19,7 @@ from rig.boot import profile as prof
 from rig.calibration import calibrate
 from rig.cli import main
 from rig.progress import Progress
-from rig.report import run_report, seed
+from rig.report import hardware_report, run_reader, seed
 from rig.run import settings
 from tests import unattended
 
@@ -86,10 +86,10 @@ def test_zero_costs_measure_what_the_model_measured_before(tmp_path: Path) -> No
 
 
 def hardware(run_dir: Path) -> pd.DataFrame:
-    run_info = run_report.load_run_info(run_dir)
-    frame = run_report.mark_reference(run_report.load(run_dir / "results.csv"), run_info)
+    run_info = run_reader.load_run_info(run_dir)
+    frame = run_reader.mark_reference(run_reader.load(run_dir / "results.csv"), run_info)
     table = seed.table(seed.load(), seed.choose_table(run_info, ""))
-    found = run_report.hardware_comparison(frame, run_info, table)
+    found = hardware_report.hardware_comparison(frame, run_info, table)
     assert found is not None
     return found[1].set_index("size_bytes")
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT, EXIT_OK, UserError
-from rig.report import run_report, summary, tables, work_counters
+from rig.report import run_reader, run_report, summary, tables, work_counters
 from tests import locations
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -57,7 +57,7 @@ def test_report_rebuilds_everything_from_csv_alone(run_dir: Path) -> None:
 
 
 def test_improvement_table_keeps_the_seed_formula_and_adds_the_ci(data_dir: Path) -> None:
-    frame = run_report.load(data_dir / "results-default.csv")
+    frame = run_reader.load(data_dir / "results-default.csv")
     table = summary.improvement_table(frame, "unmap")
     one_mb = table.loc[1024 * 1024]
     expected = (one_mb["baseline"] - one_mb["final"]) / one_mb["baseline"] * 100
