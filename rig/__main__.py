@@ -1,5 +1,5 @@
 import sys
 
-from rig.cli import main
+from rig.cli.main import main
 
 sys.exit(main())

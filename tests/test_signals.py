@@ -19,7 +19,7 @@ from tests.processes import start_as_background_job
 # (`cmd &`, nohup, a CI runner) does; then the rig's handlers, then a wait for the signal.
 WAITER = """
 import signal, sys, time
-from rig.cli import install_stop_handlers
+from rig.cli.main import install_stop_handlers
 install_stop_handlers()
 try:
     print("ready", flush=True)

@@ -26,7 +26,7 @@ from rig.boot.profile import MachineProfile
 from rig.calibration import calibration_fit
 from rig.errors import RunFailed, UserError
 from rig.progress import Progress
-from rig.report import hardware_report, run_reader, seed, stats, summary
+from rig.report import hardware_report, run_reader, run_report, seed, stats, summary
 from rig.run import pipeline, plan
 from rig.run.settings import Settings
 from rig.sizes import format_size
@@ -57,7 +57,7 @@ def run_profile(settings: Settings, profile: MachineProfile, out: Path, progress
     named = dataclasses.replace(settings, profile=profile.name)
     inputs = plan.resolve_inputs(named, None, out, paths.cache_root())
     inputs = dataclasses.replace(inputs, profile=profile)
-    outcome = pipeline.run(inputs, progress)
+    outcome = pipeline.run(inputs, progress, run_report.write)
     if outcome.failed_variants:
         raise RunFailed(
             f"calibration: {', '.join(outcome.failed_variants)} FAILED a correctness check "

@@ -25,7 +25,7 @@ from rig import paths
 from rig.boot import profile as prof
 from rig.errors import RigError, UserError
 from rig.progress import Progress
-from rig.report import run_reader
+from rig.report import run_reader, run_report
 from rig.run import pipeline, plan, settings
 from rig.schema import build, read_yaml_mapping
 from rig.sizes import format_size
@@ -138,7 +138,7 @@ def run_cell(
     try:
         chosen = settings_for(base, matrix, cell)
         inputs = plan.resolve_inputs(chosen, None, out, paths.cache_root())
-        outcome = pipeline.run(inputs, progress)
+        outcome = pipeline.run(inputs, progress, run_report.write)
     except RigError as err:
         return CellResult(cell, "error", None, err.message.splitlines()[0])
     if outcome.failed_variants:

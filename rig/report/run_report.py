@@ -11,6 +11,7 @@ from typing import Any
 from rig.boot import profile
 from rig.errors import UserError
 from rig.report import (
+    exports,
     hardware_report,
     html_report,
     plots,
@@ -44,6 +45,13 @@ def _write_text(target: Path, text: str) -> None:
     partial = target.with_suffix(".partial")
     partial.write_text(text)
     partial.replace(target)
+
+
+def write(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
+    """Everything a run folder's records make: the report (summary.md, plots,
+    report.html) and the exports (junit.xml, kcidb.json). The pipeline is handed this
+    for a finished or failed run, and `rig report` calls it on a stored one."""
+    return build(run_dir, threshold_pct) + exports.write(run_dir.resolve())
 
 
 def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:

@@ -1,10 +1,13 @@
-"""The bench pipeline, one way: inputs -> kernels -> guest -> DTB -> boots -> records -> report."""
+"""The bench pipeline, one way: inputs -> kernels -> guest -> DTB -> boots -> records ->
+report. The report is the caller's: the pipeline hands the run folder to the writer it is
+given, so a run never imports what reads it."""
 
 from __future__ import annotations
 
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +18,12 @@ from rig.build import source as src
 from rig.build.kbuild import BuiltKernel
 from rig.errors import RigError
 from rig.progress import Progress
-from rig.report import exports, run_report
 from rig.run import correctness, provenance, records
 from rig.run.plan import Inputs, RunState, boot_specs
 from rig.run.sweep import effective_jobs, sweep
+
+# Writes a run folder's report and exports from its records; returns what it wrote.
+ReportWriter = Callable[[Path], object]
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,11 @@ def prepare_kernels(
     return source, kernels, initrd
 
 
-def run(inputs: Inputs, progress: Progress) -> Outcome:
-    """The whole bench. Raises RigError when the run cannot complete; a patched variant
-    failing a correctness check completes the run and is listed in the outcome."""
+def run(inputs: Inputs, progress: Progress, write_report: ReportWriter) -> Outcome:
+    """The whole bench, its report written by ``write_report`` from the run's records.
+    Raises RigError when the run cannot complete (what was measured is still reported);
+    a patched variant failing a correctness check completes the run and is listed in the
+    outcome."""
     run_id = records.new_run_id(inputs.profile.name, inputs.mode.name)
     run_dir = records.RunDir(inputs.results_root, run_id)
     state = RunState(inputs=inputs, run_id=run_id)
@@ -101,8 +108,7 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
         # The report reads run.json (configuration, gates, timings): write it first.
         records.write_json(provenance.describe(state, progress.timings), run_dir.path / "run.json")
         with progress.phase("report"):
-            run_report.build(run_dir.path)
-            exports.write(run_dir.path)
+            write_report(run_dir.path)
     except (RigError, KeyboardInterrupt) as err:
         progress.timings["total"] = time.monotonic() - started
         if state.rows:
@@ -113,7 +119,7 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
         if isinstance(err, RigError) and err.log_path:
             err.log_path = err.log_path.replace(in_progress, str(kept))
         if state.rows:
-            _report_what_was_measured(kept, progress)
+            _report_what_was_measured(kept, progress, write_report)
         progress.say(f"[red]run failed; what it wrote is kept in {kept}[/red]")
         raise
     progress.timings["total"] = time.monotonic() - started
@@ -124,11 +130,10 @@ def run(inputs: Inputs, progress: Progress) -> Outcome:
     return Outcome(run_dir.complete(), failed)
 
 
-def _report_what_was_measured(kept: Path, progress: Progress) -> None:
+def _report_what_was_measured(kept: Path, progress: Progress, write_report: ReportWriter) -> None:
     """A run that failed after measuring still gets its report, marked incomplete; a
     failure here is said and does not hide the run's own error."""
     try:
-        run_report.build(kept)
-        exports.write(kept)
+        write_report(kept)
     except (RigError, OSError, ValueError, KeyError) as err:
         progress.say(f"[red]no report for the incomplete run: {err}[/red]")

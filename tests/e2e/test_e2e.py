@@ -18,6 +18,7 @@ from rig.build import source
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT
 from rig.progress import Progress
+from rig.report import run_report
 from rig.run import pipeline, plan, settings
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +30,7 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
         {"patches": (), "sizes": ("4K", "1M"), "seconds": 1, "repeat": 1},
     )
     inputs = plan.resolve_inputs(chosen, None, tmp_path, paths.cache_root())
-    outcome = pipeline.run(inputs, Progress(quiet=True))
+    outcome = pipeline.run(inputs, Progress(quiet=True), run_report.write)
     assert outcome.failed_variants == []
     run_dir = outcome.path
 

@@ -1,27 +1,15 @@
-"""python -m rig: build, bench, report, shell."""
+"""The command line's words: every subcommand, its options and an example of it, in the
+order a user meets them; and the sweep settings the options make."""
 
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 from pathlib import Path
-from types import FrameType
 
 from rig import paths
-from rig.boot import profile as prof
-from rig.build import qemu_build
-from rig.calibration import calibrate
-from rig.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RigError, UserError
-from rig.nightly import ci_keys, history, matrix, trend, trend_confirm, trend_report
-from rig.progress import Progress
-from rig.report import exports, seed
-from rig.report import run_report as report
-from rig.run import commands, settings
-from rig.run.sweep import effective_jobs
-
-# The profile `calibrate` fits when --profile does not name one.
-CALIBRATED_DEFAULT = "tegra234-mmu500"
+from rig.nightly import matrix, trend
+from rig.report import seed
+from rig.run import settings
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +80,15 @@ def _sweep_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the QEMU command lines and exit"
+    )
+
+
+def _qemu_src_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--qemu-src",
+        help="a QEMU tree (10.2 or newer) to build the emulator from instead of Debian's "
+        "source: a git checkout's HEAD is exported, a plain folder copied; the tree is "
+        "never written",
     )
 
 
@@ -277,167 +274,3 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
             "jobs": getattr(args, "jobs", None),
         },
     )
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def install_stop_handlers() -> None:
-    """Ctrl-C (SIGINT) and a scheduler's stop (SIGTERM) end a run cleanly however the rig
-    was started. A background job of a non-interactive shell (`cmd &`, nohup, many CI
-    runners) inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt:
-    the handler is installed explicitly, not inherited."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminate)
-
-
-def _qemu_src_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--qemu-src",
-        help="a QEMU tree (10.2 or newer) to build the emulator from instead of Debian's "
-        "source: a git checkout's HEAD is exported, a plain folder copied; the tree is "
-        "never written",
-    )
-
-
-def run_matrix(args: argparse.Namespace) -> int:
-    shape, cells = matrix.load(args.file)
-    cells = matrix.choose(cells, args.cell)
-    if args.list:
-        print("\n".join(c.name for c in cells))
-        return EXIT_OK
-    if args.json:
-        print(matrix.jobs_json(cells))
-        return EXIT_OK
-    if args.keys:
-        if args.cell is None:
-            raise UserError("matrix --keys: name the cell with --cell NAME (see --list)")
-        print(ci_keys.keys(args.config, args.file, args.cell))
-        return EXIT_OK
-    base = settings.load(args.config)
-    progress = Progress(quiet=args.quiet)
-    jobs, why = effective_jobs(args.jobs or 0, prof.mode_by_name(base.mode))
-    if why:
-        progress.say(why)
-    if jobs > 1 and len(cells) > 1:
-        files = matrix.Files(args.file.resolve(), args.config.resolve(), args.out.resolve())
-        results = matrix.run_at_once(files, cells, min(jobs, len(cells)), progress)
-    else:
-        base = settings.override(base, {"jobs": args.jobs})
-        results = matrix.run(base, shape, cells, args.out, progress)
-    if args.result_file is not None and len(results) == 1:
-        args.result_file.write_text(matrix.result_json(results[0]))
-    print(matrix.summary(results, shape))
-    return EXIT_OK if all(r.status == "passed" for r in results) else EXIT_RUN_FAILED
-
-
-def run_report(args: argparse.Namespace) -> int:
-    for path in report.build(args.run_dir, threshold_pct=args.threshold):
-        print(path)
-    for path in exports.write(args.run_dir.resolve()):
-        print(path)
-    return EXIT_OK
-
-
-def run_merge(args: argparse.Namespace) -> int:
-    merged = history.merge(args.run_dirs, args.history)
-    for folder in merged.skipped:
-        print(f"skipped {folder}: the run is incomplete", file=sys.stderr)
-    print(
-        f"merged {merged.runs} run(s): {merged.added} rows added, "
-        f"{merged.already} already there; {args.history}: {merged.total} rows"
-    )
-    return EXIT_OK
-
-
-def run_trend(args: argparse.Namespace) -> int:
-    criteria = trend.Criteria(args.min_change, args.alpha)
-    series = trend.analyse(history.read(args.history), criteria)
-    said: dict[tuple[trend.SeriesKey, str], str] = {}
-    if args.confirm:
-        files = matrix.Files(args.file, args.config, args.results)
-        confirmed = trend_confirm.confirm(
-            series, args.history, files, criteria, Progress(quiet=args.quiet)
-        )
-        series, said = confirmed.series, confirmed.said
-    written = trend_report.write(series, said, args.out)
-    print((args.out / "trend.md").read_text(), end="")
-    for path in written:
-        print(path)
-    return EXIT_OK
-
-
-def run_calibrate(args: argparse.Namespace) -> int:
-    if args.profile is None:
-        args.profile = CALIBRATED_DEFAULT
-    request = calibrate.Request(
-        profile=args.profile,
-        reference=args.reference,
-        settings=effective_settings(args),
-        out=args.out,
-        verify=not args.no_verify,
-    )
-    result = calibrate.calibrate(request, Progress(quiet=args.quiet))
-    print((result.folder / "calibration.md").read_text())
-    print(f"costs written to {result.profile_file}; calibration in {result.folder}")
-    return EXIT_OK
-
-
-def run_qemu(args: argparse.Namespace) -> int:
-    qemu_src = Path(args.qemu_src) if args.qemu_src else None
-    built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
-    print(built.binary)
-    print(built.qtest)
-    return EXIT_OK
-
-
-def run_with_settings(args: argparse.Namespace) -> int:
-    """bench, build, soak and shell: bench.yaml and the command line's settings."""
-    chosen = effective_settings(args)
-    progress = Progress(quiet=args.quiet)
-    if args.command == "build":
-        return commands.build(chosen, args.kernel_src, progress)
-    if args.command == "soak":
-        if not 1 <= args.cycles <= 10000:
-            raise UserError(f"--cycles {args.cycles} is out of range; expected 1..10000")
-        if args.sizes is None:
-            chosen = settings.override(chosen, {"sizes": ("4K", "64K", "1M")})
-        return commands.soak(
-            chosen,
-            args.kernel_src,
-            args.variant,
-            cycles=args.cycles,
-            out=args.out,
-            progress=progress,
-        )
-    if args.command == "shell":
-        return commands.shell(chosen, args.kernel_src, args.variant, args.dry_run, progress)
-    return commands.bench(chosen, args.kernel_src, args.out, args.dry_run, progress)
-
-
-# Commands that do not start from the sweep settings.
-_STANDALONE = {
-    "report": run_report,
-    "matrix": run_matrix,
-    "merge": run_merge,
-    "trend": run_trend,
-    "qemu": run_qemu,
-    "calibrate": run_calibrate,
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
-    install_stop_handlers()
-    try:
-        return _STANDALONE.get(args.command, run_with_settings)(args)
-    except RigError as err:
-        print(err.render(), file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; QEMU stopped, partial results kept as incomplete", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
-__all__ = ["UserError", "main"]

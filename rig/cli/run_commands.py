@@ -1,4 +1,5 @@
-"""What each subcommand does, on top of the pipeline."""
+"""The commands that start from the sweep settings (bench and its dry run, build, soak,
+shell), on top of the pipeline."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rig.build import kbuild, kconfig, tools
 from rig.build import source as src
 from rig.errors import EXIT_OK, EXIT_RUN_FAILED, UserError
 from rig.progress import Progress
+from rig.report import run_report
 from rig.run import pipeline, plan
 from rig.run import soak as soak_run
 from rig.run.settings import Settings
@@ -30,7 +32,7 @@ def bench(
     if dry_run:
         print_dry_run(inputs)
         return EXIT_OK
-    outcome = pipeline.run(inputs, progress)
+    outcome = pipeline.run(inputs, progress, run_report.write)
     print((outcome.path / "summary.md").read_text())
     if outcome.failed_variants:
         failed = ", ".join(outcome.failed_variants)

@@ -1,0 +1,163 @@
+"""What each subcommand does: the sweep's commands (bench, build, soak, shell) start from
+the settings, the others from their own files; the pipeline is handed the report writer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rig import paths
+from rig.boot import profile as prof
+from rig.build import qemu_build
+from rig.calibration import calibrate
+from rig.cli import run_commands
+from rig.cli.parser import effective_settings
+from rig.errors import EXIT_OK, EXIT_RUN_FAILED, UserError
+from rig.nightly import ci_keys, history, matrix, trend, trend_confirm, trend_report
+from rig.progress import Progress
+from rig.report import run_report
+from rig.run import settings
+from rig.run.sweep import effective_jobs
+
+# The profile `calibrate` fits when --profile does not name one.
+CALIBRATED_DEFAULT = "tegra234-mmu500"
+
+
+def matrix_command(args: argparse.Namespace) -> int:
+    shape, cells = matrix.load(args.file)
+    cells = matrix.choose(cells, args.cell)
+    if args.list:
+        print("\n".join(c.name for c in cells))
+        return EXIT_OK
+    if args.json:
+        print(matrix.jobs_json(cells))
+        return EXIT_OK
+    if args.keys:
+        if args.cell is None:
+            raise UserError("matrix --keys: name the cell with --cell NAME (see --list)")
+        print(ci_keys.keys(args.config, args.file, args.cell))
+        return EXIT_OK
+    base = settings.load(args.config)
+    progress = Progress(quiet=args.quiet)
+    jobs, why = effective_jobs(args.jobs or 0, prof.mode_by_name(base.mode))
+    if why:
+        progress.say(why)
+    if jobs > 1 and len(cells) > 1:
+        files = matrix.Files(args.file.resolve(), args.config.resolve(), args.out.resolve())
+        results = matrix.run_at_once(files, cells, min(jobs, len(cells)), progress)
+    else:
+        base = settings.override(base, {"jobs": args.jobs})
+        results = matrix.run(base, shape, cells, args.out, progress)
+    if args.result_file is not None and len(results) == 1:
+        args.result_file.write_text(matrix.result_json(results[0]))
+    print(matrix.summary(results, shape))
+    return EXIT_OK if all(r.status == "passed" for r in results) else EXIT_RUN_FAILED
+
+
+def report_command(args: argparse.Namespace) -> int:
+    for path in run_report.write(args.run_dir, threshold_pct=args.threshold):
+        print(path)
+    return EXIT_OK
+
+
+def merge_command(args: argparse.Namespace) -> int:
+    merged = history.merge(args.run_dirs, args.history)
+    for folder in merged.skipped:
+        print(f"skipped {folder}: the run is incomplete", file=sys.stderr)
+    print(
+        f"merged {merged.runs} run(s): {merged.added} rows added, "
+        f"{merged.already} already there; {args.history}: {merged.total} rows"
+    )
+    return EXIT_OK
+
+
+def trend_command(args: argparse.Namespace) -> int:
+    criteria = trend.Criteria(args.min_change, args.alpha)
+    series = trend.analyse(history.read(args.history), criteria)
+    said: dict[tuple[trend.SeriesKey, str], str] = {}
+    if args.confirm:
+        files = matrix.Files(args.file, args.config, args.results)
+        confirmed = trend_confirm.confirm(
+            series, args.history, files, criteria, Progress(quiet=args.quiet)
+        )
+        series, said = confirmed.series, confirmed.said
+    written = trend_report.write(series, said, args.out)
+    print((args.out / "trend.md").read_text(), end="")
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    if args.profile is None:
+        args.profile = CALIBRATED_DEFAULT
+    request = calibrate.Request(
+        profile=args.profile,
+        reference=args.reference,
+        settings=effective_settings(args),
+        out=args.out,
+        verify=not args.no_verify,
+    )
+    result = calibrate.calibrate(request, Progress(quiet=args.quiet))
+    print((result.folder / "calibration.md").read_text())
+    print(f"costs written to {result.profile_file}; calibration in {result.folder}")
+    return EXIT_OK
+
+
+def qemu_command(args: argparse.Namespace) -> int:
+    qemu_src = Path(args.qemu_src) if args.qemu_src else None
+    built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
+    print(built.binary)
+    print(built.qtest)
+    return EXIT_OK
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    chosen = effective_settings(args)
+    return run_commands.bench(
+        chosen, args.kernel_src, args.out, args.dry_run, Progress(quiet=args.quiet)
+    )
+
+
+def build_command(args: argparse.Namespace) -> int:
+    return run_commands.build(effective_settings(args), args.kernel_src, Progress(quiet=args.quiet))
+
+
+def soak_command(args: argparse.Namespace) -> int:
+    chosen = effective_settings(args)
+    if not 1 <= args.cycles <= 10000:
+        raise UserError(f"--cycles {args.cycles} is out of range; expected 1..10000")
+    if args.sizes is None:
+        chosen = settings.override(chosen, {"sizes": ("4K", "64K", "1M")})
+    return run_commands.soak(
+        chosen,
+        args.kernel_src,
+        args.variant,
+        cycles=args.cycles,
+        out=args.out,
+        progress=Progress(quiet=args.quiet),
+    )
+
+
+def shell_command(args: argparse.Namespace) -> int:
+    chosen = effective_settings(args)
+    return run_commands.shell(
+        chosen, args.kernel_src, args.variant, args.dry_run, Progress(quiet=args.quiet)
+    )
+
+
+# Each subcommand's handler, in the order --help lists them.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "bench": bench_command,
+    "report": report_command,
+    "shell": shell_command,
+    "build": build_command,
+    "qemu": qemu_command,
+    "matrix": matrix_command,
+    "merge": merge_command,
+    "trend": trend_command,
+    "calibrate": calibrate_command,
+    "soak": soak_command,
+}
