@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TypeAlias
 
 from rig import paths
 from rig.nightly import matrix, trend
@@ -92,43 +93,45 @@ def _qemu_src_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _calibrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cal = sub.add_parser(
-        "calibrate",
-        help="fit a timed profile's hardware costs on a seed table, write them into the "
-        "profile, and measure it against both tables",
-    )
-    _common(cal)
-    cal.add_argument(
-        "--reference",
-        choices=sorted(seed.TABLES),
-        help="the seed table to fit on (default: the profile's own, seed_table)",
-    )
-    cal.add_argument(
-        "--no-verify",
-        action="store_true",
-        help="stop after writing the costs (no runs with them against the seed's tables)",
-    )
-    cal.add_argument(
-        "--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder (default: results/)"
+# The subparsers action is generic only to the type checker.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _subcommand(
+    sub: Subparsers, name: str, summary: str, *examples: str
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary (in the main --help) and its examples (at
+    the end of its own --help)."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"example{'s' if len(examples) > 1 else ''}:\n{lines}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m rig",
-        description="A/B benchmarks of Linux IOMMU page-table patches under QEMU's SMMU.",
+def _bench(sub: Subparsers) -> None:
+    bench = _subcommand(
+        sub,
+        "bench",
+        "build both kernels, boot each, measure, check, report",
+        "python -m rig bench",
+        "python -m rig bench --kernel debian:7.2 --patch revert:final-7.2 --sizes 64K,1M",
+        "python -m rig bench --profile smmuv3-noncoherent --dry-run",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    bench = sub.add_parser("bench", help="build, boot, measure, report")
     _common(bench)
     _sweep_options(bench)
-    build = sub.add_parser("build", help="build (or find cached) kernels and the guest image")
-    _common(build)
-    rep = sub.add_parser(
+
+
+def _report(sub: Subparsers) -> None:
+    rep = _subcommand(
+        sub,
         "report",
-        help="rebuild summary.md, the plots, report.html, junit.xml and kcidb.json from a "
-        "run's files",
+        "rebuild a run's summary.md, plots, report.html, junit.xml and kcidb.json",
+        "python -m rig report results/latest",
+        "python -m rig report results/latest --threshold 3",
     )
     rep.add_argument("run_dir", type=Path, help="a results/<run-id> folder (or results/latest)")
     rep.add_argument(
@@ -136,24 +139,55 @@ def make_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="verdict threshold in %% (default 5): the smallest change called improved or "
-        "regressed; see README, Statistics",
+        "regressed; see docs/how-a-number-is-made.md",
     )
-    soak = sub.add_parser("soak", help="boot and benchmark one kernel N times; failures, spread")
-    _common(soak)
-    soak.add_argument("--cycles", type=int, default=30, help="boot+benchmark cycles (default 30)")
-    soak.add_argument(
-        "--variant", default="baseline", help="baseline or one variant as --patch writes it"
+
+
+def _shell(sub: Subparsers) -> None:
+    shell = _subcommand(
+        sub,
+        "shell",
+        "boot a profile and hand over the guest console",
+        "python -m rig shell --variant final",
+        "python -m rig shell --profile mmu500-coherent --dry-run",
     )
-    soak.add_argument("--sizes", help="comma-separated buffer sizes (default 4K,64K,1M)")
-    soak.add_argument("--seconds", type=int, help="dma_map_benchmark seconds per size")
-    soak.add_argument(
-        "--out",
-        type=Path,
-        default=paths.DEFAULT_RESULTS,
-        help="results folder; the soak goes into OUT/soak/",
+    _common(shell)
+    shell.add_argument(
+        "--variant",
+        default="baseline",
+        help="which kernel to boot: baseline or one variant as --patch writes it",
     )
-    mat = sub.add_parser(
-        "matrix", help="run the nightly matrix (nightly.yaml): kernels x profiles, a run each"
+    shell.add_argument("--dry-run", action="store_true", help="print the QEMU command line")
+
+
+def _build(sub: Subparsers) -> None:
+    build = _subcommand(
+        sub,
+        "build",
+        "build (or find cached) the kernels and the guest image, and stop",
+        "python -m rig build --kernel debian:6.12 --patch revert:final-6.12",
+    )
+    _common(build)
+
+
+def _qemu(sub: Subparsers) -> None:
+    qemu = _subcommand(
+        sub,
+        "qemu",
+        "build QEMU with the MMU-500 model (qemu/) and the model's qtest",
+        "python -m rig qemu",
+    )
+    _qemu_src_option(qemu)
+    qemu.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _matrix(sub: Subparsers) -> None:
+    mat = _subcommand(
+        sub,
+        "matrix",
+        "run the nightly matrix (nightly.yaml): kernels x profiles, a run each",
+        "python -m rig matrix --list",
+        "python -m rig matrix --cell 6.1-mmu500-noncoherent",
     )
     mat.add_argument(
         "--file", type=Path, default=matrix.FILE, help="the matrix (default nightly.yaml)"
@@ -180,8 +214,14 @@ def make_parser() -> argparse.ArgumentParser:
     )
     # Where a cell run by `matrix --jobs N` leaves its result for the parent.
     mat.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
-    merge = sub.add_parser(
-        "merge", help="add run folders' measurements to a history (SQLite), idempotently"
+
+
+def _merge(sub: Subparsers) -> None:
+    merge = _subcommand(
+        sub,
+        "merge",
+        "add run folders' measurements to a history (SQLite), idempotently",
+        "python -m rig merge results/2*/ --history results/history.sqlite",
     )
     merge.add_argument("run_dirs", type=Path, nargs="+", help="results/<run-id> folders")
     merge.add_argument(
@@ -190,8 +230,15 @@ def make_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_RESULTS / "history.sqlite",
         help="the history file (default results/history.sqlite; created when missing)",
     )
-    tr = sub.add_parser(
-        "trend", help="change points in the history: plots, trend.md and trend.html"
+
+
+def _trend(sub: Subparsers) -> None:
+    tr = _subcommand(
+        sub,
+        "trend",
+        "find change points in the history: plots, trend.md and trend.html",
+        "python -m rig trend --history results/history.sqlite",
+        "python -m rig trend --min-change 3 --confirm",
     )
     tr.add_argument(
         "--history",
@@ -228,20 +275,81 @@ def make_parser() -> argparse.ArgumentParser:
         "--results", type=Path, default=paths.DEFAULT_RESULTS, help="where --confirm's runs go"
     )
     tr.add_argument("--quiet", action="store_true", help="no progress output")
-    _calibrate_parser(sub)
-    qemu = sub.add_parser(
-        "qemu", help="build QEMU with the MMU-500 model (qemu/) and the model's qtest"
+
+
+def _calibrate(sub: Subparsers) -> None:
+    cal = _subcommand(
+        sub,
+        "calibrate",
+        "fit a timed profile's hardware costs on a seed table and check them on both tables",
+        "python -m rig calibrate",
+        "python -m rig calibrate --profile tegra234-mmu500 --reference no-workaround --no-verify",
     )
-    _qemu_src_option(qemu)
-    qemu.add_argument("--quiet", action="store_true", help="no progress output")
-    shell = sub.add_parser("shell", help="boot a profile and hand over the guest console")
-    _common(shell)
-    shell.add_argument(
-        "--variant",
-        default="baseline",
-        help="which kernel to boot: baseline or one variant as --patch writes it",
+    _common(cal)
+    cal.add_argument(
+        "--reference",
+        choices=sorted(seed.TABLES),
+        help="the seed table to fit on (default: the profile's own, seed_table)",
     )
-    shell.add_argument("--dry-run", action="store_true", help="print the QEMU command line")
+    cal.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="stop after writing the costs (no runs with them against the seed's tables)",
+    )
+    cal.add_argument(
+        "--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder (default: results/)"
+    )
+
+
+def _soak(sub: Subparsers) -> None:
+    soak = _subcommand(
+        sub,
+        "soak",
+        "boot and benchmark one kernel N times: the rig's own failures and spread",
+        "python -m rig soak --cycles 30 --variant final",
+    )
+    _common(soak)
+    soak.add_argument("--cycles", type=int, default=30, help="boot+benchmark cycles (default 30)")
+    soak.add_argument(
+        "--variant", default="baseline", help="baseline or one variant as --patch writes it"
+    )
+    soak.add_argument("--sizes", help="comma-separated buffer sizes (default 4K,64K,1M)")
+    soak.add_argument("--seconds", type=int, help="dma_map_benchmark seconds per size")
+    soak.add_argument(
+        "--out",
+        type=Path,
+        default=paths.DEFAULT_RESULTS,
+        help="results folder; the soak goes into OUT/soak/",
+    )
+
+
+# The subcommands in the order a user meets them: --help lists them so.
+SUBCOMMANDS = (
+    _bench,
+    _report,
+    _shell,
+    _build,
+    _qemu,
+    _matrix,
+    _merge,
+    _trend,
+    _calibrate,
+    _soak,
+)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m rig",
+        description="A/B benchmarks of Linux IOMMU page-table patches on an emulated Arm "
+        "SMMU (the rig's MMU-500 model, or QEMU's SMMUv3): two kernels built, booted, "
+        "measured with dma_map_benchmark, checked for correctness and compared.",
+        epilog="each subcommand's --help shows its options and an example; "
+        "the README and docs/ say more",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
     return parser
 
 
