@@ -179,3 +179,22 @@ def compare_versions(first: str, second: str) -> int:
 
 # Sorts versions as Debian does: sorted(versions, key=version_key).
 version_key = functools.cmp_to_key(compare_versions)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m rig.build.debian_archive mirror SUITE``: the host's mirror for SUITE,
+    for scripts that run before the virtualenv (.ci/fresh-root's debootstrap)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "mirror":
+        print("usage: python3 -m rig.build.debian_archive mirror SUITE", file=sys.stderr)
+        return 2
+    try:
+        print(mirror_for(args[1]))
+    except InfraError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -83,3 +83,8 @@ def test_unknown_kernel_is_named_with_the_known_ones(name: str) -> None:
     message = caught.value.message
     assert message.startswith("command line: ") and repr(name) in message
     assert "debian:6.1, debian:6.12, debian:7.2" in message
+
+
+def test_the_mirror_command_names_its_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert debian_archive.main(["mirror"]) == 2
+    assert "usage: python3 -m rig.build.debian_archive mirror SUITE" in capsys.readouterr().err
