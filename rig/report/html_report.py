@@ -21,10 +21,11 @@ from rig.report import hardware_report, seed, stats, summary, tables
 from rig.run import correctness, records
 from rig.sizes import format_size
 
+COMPARISON = "comparison.png"
 IMAGES = (
     ("latency.png", "Latency vs size per variant (bars: min-max over boots)"),
     ("improvement.png", "% improvement vs size (bars: 95% CI over boots)"),
-    ("comparison.png", "Unmap % improvement: the rig (emulated) beside the seed (hardware)"),
+    (COMPARISON, "Unmap % improvement: the rig (emulated) beside the seed (hardware)"),
 )
 NO_RUN_JSON = "run.json not found"
 
@@ -56,6 +57,10 @@ pre { margin: 0; font-size: 0.85em; white-space: pre-wrap; text-align: left; }
 .warning { background: #fff4e0; border-left: 4px solid #e0a030; padding: 0.5em 0.8em; }
 .missing { color: #a31515; }
 img { max-width: 100%; border: 1px solid #ddd; }
+ul.headline { font-size: 1.1em; font-weight: bold; padding-left: 1.2em; }
+.beside { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+.beside figure { flex: 1 1 40em; margin: 0; }
+.beside h2 { margin-top: 0; }
 </style>"""
 
 _VERDICT_CLASS = {
@@ -301,12 +306,54 @@ def hardware_section(inputs: Inputs) -> list[str]:
     ]
 
 
+def _metric_section(
+    inputs: Inputs, metric: str, shown: tuple[tables.Table, pd.DataFrame]
+) -> list[str]:
+    table, compared = shown
+    parts = [f"<h2>{esc(summary.METRICS[metric])} latency (us)</h2>", render_table(table)]
+    parts += [f"<p>Verdicts: {esc(line)}.</p>" for line in tables.verdict_digest(compared)]
+    for warning in stats.noise_warnings(inputs.frame, compared, metric, inputs.criteria):
+        parts.append(
+            f'<p class="warning"><strong>Warning</strong> ({esc(metric)}): {esc(warning)}.</p>'
+        )
+    return parts
+
+
+def _figure(name: str, caption: str) -> str:
+    return (
+        f'<figure><img src="{esc(name)}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
+
+
 def results(inputs: Inputs) -> list[str]:
+    """The answer first: the headline per variant, the comparison plot beside the seed,
+    the unmap table (then the hardware-time section, where the run has one), correctness,
+    the work counted and the map table."""
+    failed = summary.failed_variants(inputs.verdicts)
+    shown = {
+        metric: summary.display_table(inputs.frame, metric, inputs.criteria, failed)
+        for metric in summary.METRICS
+    }
+    complete = not inputs.title_note
+    said = summary.headlines(inputs.frame, shown["unmap"][1], inputs.verdicts, complete)
     note = summary.revert_note(inputs.frame)
     parts = [
-        "<h2>Results</h2>",
+        '<ul class="headline">',
+        *(f"<li>{esc(line)}</li>" for line in said),
+        "</ul>",
         *([f"<p>{_markdown_bold(note.replace('`', ''))}</p>"] if note else []),
+        '<div class="beside">',
+        _figure(COMPARISON, dict(IMAGES)[COMPARISON]),
+        "<div>",
+        "<h2>Seed reference (hardware)</h2>",
+        seed_reference(inputs.seed_table),
+        "</div>",
+        "</div>",
+        "<h2>Results</h2>",
         f"<p>{_markdown_bold(summary.how_to_read(inputs.frame, inputs.criteria))}</p>",
+        *_metric_section(inputs, "unmap", shown["unmap"]),
+        *hardware_section(inputs),
     ]
     if inputs.verdicts:
         parts += [
@@ -314,32 +361,19 @@ def results(inputs: Inputs) -> list[str]:
             f"<p>{esc(summary.CORRECTNESS_NOTE)}</p>",
             render_table(summary.correctness_table(inputs.verdicts)),
         ]
-    failed = summary.failed_variants(inputs.verdicts)
-    for metric, title in summary.METRICS.items():
-        table, compared = summary.display_table(inputs.frame, metric, inputs.criteria, failed)
-        parts += [f"<h2>{esc(title)} latency (us)</h2>", render_table(table)]
-        parts += [f"<p>Verdicts: {esc(line)}.</p>" for line in tables.verdict_digest(compared)]
-        for warning in stats.noise_warnings(inputs.frame, compared, metric, inputs.criteria):
-            parts.append(
-                f'<p class="warning"><strong>Warning</strong> ({esc(metric)}): {esc(warning)}.</p>'
-            )
     if inputs.counters is not None:
         counted = tables.counters_table(inputs.counters, summary.variants(inputs.frame))
         parts += ["<h2>Work counted per unmap</h2>", f"<p>{esc(summary.COUNTERS_NOTE)}</p>"]
         parts.append(render_table(counted))
+    parts += _metric_section(inputs, "map", shown["map"])
     return parts
 
 
 def render(inputs: Inputs) -> str:
     frame = inputs.frame
     mode = str(frame["mode"].iloc[0])
-    title = summary.header_lines(frame, inputs.criteria)[0].removeprefix("# ")
+    title = summary.title(frame)
     note = summary.ICOUNT_NOTE if mode == "icount" else summary.WALLCLOCK_NOTE
-    figures = [
-        f'<figure><img src="{esc(name)}" alt="{esc(caption)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
-        for name, caption in IMAGES
-    ]
     body = [
         f"<h1>{esc(title)}</h1>",
         *(
@@ -347,15 +381,12 @@ def render(inputs: Inputs) -> str:
             if inputs.title_note
             else []
         ),
-        f'<p class="note">{esc(note)}</p>',
-        "<h2>Configuration</h2>",
-        configuration(inputs.run_info, inputs.criteria),
         *results(inputs),
-        *hardware_section(inputs),
-        "<h2>Seed reference (hardware)</h2>",
-        seed_reference(inputs.seed_table),
         "<h2>Plots</h2>",
-        *figures,
+        *(_figure(name, caption) for name, caption in IMAGES if name != COMPARISON),
+        "<h2>Configuration</h2>",
+        f'<p class="note">{esc(note)}</p>',
+        configuration(inputs.run_info, inputs.criteria),
         "<h2>Boots and gates</h2>",
         boots(inputs.run_info, inputs.run_dir),
         "<h2>Phase timings</h2>",

@@ -75,13 +75,19 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
 
     verdicts = correctness.read(run_dir)
     hardware = hardware_report.hardware_comparison(frame, run_info, reference)
-    text = summary.markdown(
-        frame, title_note=note, counters=counters, criteria=criteria, verdicts=verdicts
+    hardware_lines = (
+        ()
+        if hardware is None
+        else hardware_report.markdown(hardware[1], hardware[0], seed.TABLES[seed_name])
     )
-    if hardware is not None:
-        timing, compared = hardware
-        section = hardware_report.markdown(compared, timing, seed.TABLES[seed_name])
-        text += "\n" + "\n".join(section) + "\n"
+    text = summary.markdown(
+        frame,
+        title_note=note,
+        counters=counters,
+        criteria=criteria,
+        verdicts=verdicts,
+        after_unmap=hardware_lines,
+    )
     _write_text(run_dir / "summary.md", text)
     plots.latency_plot(frame, run_dir / "latency.png")
     plots.improvement_plot(frame, run_dir / "improvement.png", criteria)

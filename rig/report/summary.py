@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from rig.build.patches import BASELINE
 from rig.errors import UserError
-from rig.report import stats, tables
+from rig.report import headline, stats, tables
 from rig.run import correctness
 
 METRICS = {"unmap": "Unmap", "map": "Map"}
@@ -174,18 +175,22 @@ def render_markdown(table: tables.Table) -> list[str]:
     return lines
 
 
-def header_lines(frame: pd.DataFrame, criteria: stats.Criteria) -> list[str]:
+def title(frame: pd.DataFrame) -> str:
+    names = variants(frame)
+    profile = str(frame["profile"].iloc[0])
+    mode = str(frame["mode"].iloc[0])
+    return f"smmu-rig: {', '.join(names[1:]) or 'baseline'} vs {names[0]} on {profile} ({mode})"
+
+
+def configuration_lines(frame: pd.DataFrame, criteria: stats.Criteria) -> list[str]:
+    """What was run and how, with the timing mode's caveat; the report's last section."""
     names = variants(frame)
     profile = str(frame["profile"].iloc[0])
     mode = str(frame["mode"].iloc[0])
     boots = frame.groupby("variant")["repeat"].nunique().to_dict()
     releases = frame.groupby("variant")["kernel_release"].first().to_dict()
     first = frame.iloc[0]
-    note = revert_note(frame)
     return [
-        f"# smmu-rig: {', '.join(names[1:]) or 'baseline'} vs {names[0]} on {profile} ({mode})",
-        "",
-        *([f"> {note}", ""] if note else []),
         f"- profile: `{profile}`; timing mode: `{mode}`",
         f"- dma_map_benchmark: {first['threads']} thread(s), {first['seconds']} s per size, "
         f"dir {first['direction']}, {first['dma_bits']}-bit mask",
@@ -206,33 +211,67 @@ def incomplete_note(reason: str) -> str:
     )
 
 
+def headlines(
+    frame: pd.DataFrame,
+    unmap_compared: pd.DataFrame,
+    verdicts: dict[str, dict[str, Any]] | None,
+    complete: bool = True,
+) -> list[str]:
+    """The report's first lines, one per compared variant (rig.report.headline), from the
+    comparison rows of the unmap table (display_table's second value)."""
+    return headline.lines(unmap_compared, variants(frame), verdicts or {}, complete)
+
+
+def _metric_section(
+    frame: pd.DataFrame,
+    metric: str,
+    shown: tuple[tables.Table, pd.DataFrame],
+    criteria: stats.Criteria,
+) -> list[str]:
+    table, compared = shown
+    lines = ["", f"## {METRICS[metric]} latency (us)", "", *render_markdown(table), ""]
+    lines += [f"Verdicts: {line}." for line in tables.verdict_digest(compared)]
+    for warning in stats.noise_warnings(frame, compared, metric, criteria):
+        lines += ["", f"> **Warning** ({metric}): {warning}."]
+    return lines
+
+
 def markdown(
     frame: pd.DataFrame,
     title_note: str = "",
     counters: pd.DataFrame | None = None,
     criteria: stats.Criteria = stats.DEFAULT_CRITERIA,
     verdicts: dict[str, dict[str, Any]] | None = None,
+    *,
+    after_unmap: Sequence[str] = (),
 ) -> str:
-    header = header_lines(frame, criteria)
-    lines = [header[0], "", *([f"> {title_note}", ""] if title_note else []), *header[2:]]
-    lines += ["", how_to_read(frame, criteria)]
+    """summary.md, the answer first: the headline per variant, the plots, the unmap
+    table (then `after_unmap`: the hardware-time section's lines, where a run has one),
+    correctness, the work counted, the map table, and the configuration last.
+
+    `title_note` is an incomplete run's note (incomplete_note), said before all else.
+    """
     failed = failed_variants(verdicts or {})
+    shown = {metric: display_table(frame, metric, criteria, failed) for metric in METRICS}
+    note = revert_note(frame)
+    lines = [f"# {title(frame)}", "", *([f"> {title_note}", ""] if title_note else [])]
+    complete = not title_note
+    lines += [f"- {line}" for line in headlines(frame, shown["unmap"][1], verdicts, complete)]
+    lines += ["", *([f"> {note}", ""] if note else [])]
+    lines += [
+        "Plots: `latency.png` (latency vs size), `improvement.png` (% vs size, 95% CI bars), "
+        "`comparison.png` (unmap % vs the seed's hardware numbers). All of it: `report.html`.",
+    ]
+    lines += ["", how_to_read(frame, criteria)]
+    lines += _metric_section(frame, "unmap", shown["unmap"], criteria)
+    if after_unmap:
+        lines += ["", *after_unmap]
     if verdicts:
         lines += ["", "## Correctness", "", CORRECTNESS_NOTE, ""]
         lines += render_markdown(correctness_table(verdicts))
-    for metric, title in METRICS.items():
-        table, compared = display_table(frame, metric, criteria, failed)
-        lines += ["", f"## {title} latency (us)", "", *render_markdown(table), ""]
-        lines += [f"Verdicts: {line}." for line in tables.verdict_digest(compared)]
-        for warning in stats.noise_warnings(frame, compared, metric, criteria):
-            lines += ["", f"> **Warning** ({metric}): {warning}."]
     if counters is not None:
         lines += ["", "## Work counted per unmap", "", COUNTERS_NOTE, ""]
         lines += render_markdown(tables.counters_table(counters, variants(frame)))
-    lines += [
-        "",
-        "Plots: `latency.png` (latency vs size), `improvement.png` (% vs size, 95% CI bars), "
-        "`comparison.png` (unmap % vs the seed's hardware numbers). All of it: `report.html`.",
-        "",
-    ]
+    lines += _metric_section(frame, "map", shown["map"], criteria)
+    lines += ["", "## Configuration", "", *configuration_lines(frame, criteria), ""]
     return "\n".join(lines)
