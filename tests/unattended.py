@@ -9,7 +9,7 @@ and powers off, with no disk and QEMU's -seed fixed: under icount its output is 
 the same on every run, so "the same numbers" can be checked to the printed digit.
 
 `python -m tests.unattended QEMU_A QEMU_B` compares two QEMU binaries that way on the
-default profile's kernels (the README's zero-cost comparison with the QEMU from before
+default profile's kernels (docs/hardware-time.md's zero-cost comparison with the QEMU from before
 time could be charged).
 """
 

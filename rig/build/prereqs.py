@@ -23,7 +23,7 @@ from rig.paths import cache_root
 class Need:
     why: str
     # The package's commands that the rig, or a build it runs, executes. Read off an
-    # execve trace of a cold `make bench` and QEMU build; tests/test_declared_tools.py
+    # execve trace of a cold `make bench` and QEMU build; tests/build/test_declared_tools.py
     # runs the rig's build steps with a PATH that holds only these and a new machine's.
     commands: tuple[str, ...] = ()
 

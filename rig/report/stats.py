@@ -1,8 +1,8 @@
 """Is a difference between two variants a result? Medians, bootstrap CIs, verdicts. Pure.
 
 The unit of replication is the boot: dma_map_benchmark's own per-call average is one
-number per boot and size, so every interval and test here works over boots. The README's
-"Statistics" section explains the verdict rule and why it is built this way.
+number per boot and size, so every interval and test here works over boots.
+docs/how-a-number-is-made.md ("Statistics") explains the verdict rule and why it is built this way.
 """
 
 from __future__ import annotations

@@ -158,8 +158,8 @@ def how_to_read(frame: pd.DataFrame, criteria: stats.Criteria) -> str:
         f"T = {threshold}: **improved** if the CI is above 0 and the change is more than "
         f"+{threshold}; **regressed** if the CI is below 0 and the change is less than "
         f"-{threshold}; no significant change if the whole CI lies within ±{threshold}; "
-        "inconclusive otherwise (the boots are too noisy to tell). README.md, "
-        '"Statistics", says why.'
+        "inconclusive otherwise (the boots are too noisy to tell). "
+        'docs/how-a-number-is-made.md, "Statistics", says why.'
     )
 
 

@@ -60,7 +60,7 @@ def test_zero_costs_measure_what_the_model_measured_before(tmp_path: Path) -> No
     """An ordinary (interactive) run with every cost property set to 0 explicitly: the
     numbers of the run published before the charges existed, at the sizes that unmap
     page by page (4K..1M). Two interactive boots of one QEMU differ by up to 0.3 us in a
-    mean there (host timing of console input; README, Parallel boots), so that is the
+    mean there (host timing of console input; docs/options.md, "Parallel boots"), so that is the
     bound; a charge left on by mistake moves 64K..1M by tens of us. The 2M and 4M block
     unmaps last 20 us, where a timer tick's phase moves a mean by 0.5 us, and are left to
     the unattended test above, which is exact."""

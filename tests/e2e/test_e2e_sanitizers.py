@@ -46,7 +46,7 @@ EXPECTED: Expected = {
 CASES: dict[str, tuple[str, str, str, list[str], Expected]] = {
     # On SMMUv3 a DMA through an entry the broken TLBI left behind is not always named
     # by the stale-translation sanitizer: in 2 of 5 runs here it corrupted a 64K
-    # read-back with no report, and DMA integrity named it (a known gap, README).
+    # read-back with no report, and DMA integrity named it (a known gap, docs/mmu500-model.md).
     "smmuv3": (
         "smmuv3-noncoherent",
         "debian:6.1",

@@ -1,4 +1,5 @@
-"""The verdict rule on the situations it was designed around (README, "Statistics")."""
+"""The verdict rule on the situations it was designed around (docs/how-a-number-is-made.md,
+"Statistics")."""
 
 from __future__ import annotations
 
