@@ -5,6 +5,8 @@ module imports itself back through a circle. Read from the source, so it stays t
 from __future__ import annotations
 
 import ast
+import fnmatch
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +113,13 @@ def test_each_package_says_what_it_is_for() -> None:
             continue
         doc = ast.get_docstring(ast.parse((RIG / package / "__init__.py").read_text()))
         assert doc, f"rig/{package}/__init__.py: no docstring saying what the package is for"
+
+
+def test_every_test_folder_is_collected() -> None:
+    """pytest passes over folders matching norecursedirs (by default that includes any
+    folder named build): none of the tests' folders may match it."""
+    config = tomllib.loads((paths.REPO / "pyproject.toml").read_text())
+    skipped = config["tool"]["pytest"]["ini_options"]["norecursedirs"]
+    folders = {p.parent.name for p in (paths.REPO / "tests").rglob("test_*.py")}
+    hidden = sorted(f for f in folders for pattern in skipped if fnmatch.fnmatch(f, pattern))
+    assert not hidden, f"pytest would not collect the tests in {hidden}"

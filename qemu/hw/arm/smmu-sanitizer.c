@@ -157,6 +157,23 @@ bool smmu_sanitizer_report(SMMUSanitizer *san, SMMUSanitizerCheck check,
     return true;
 }
 
+/*
+ * Whether two results for @iova translate it alike: both fail the same way,
+ * or both give the same output address with the same permissions.  The one
+ * meaning of "the same translation" for every check (IOTLB hit against the
+ * tables, memory against the cleaned view), on every SMMU model.
+ */
+static bool smmu_sanitizer_same_translation(int ret_a, SMMUTLBEntry *a,
+                                            int ret_b, SMMUTLBEntry *b,
+                                            dma_addr_t iova)
+{
+    if (ret_a || ret_b) {
+        return ret_a == ret_b;
+    }
+    return CACHED_ENTRY_TO_ADDR(a, iova) == CACHED_ENTRY_TO_ADDR(b, iova) &&
+           a->entry.perm == b->entry.perm;
+}
+
 /* Walk @cfg's tables at @iova as @read_desc sees them; 0 if it translates. */
 static int smmu_sanitizer_walk(SMMUState *bs, SMMUTransCfg *cfg,
                                dma_addr_t iova, bool cleaned,
@@ -191,10 +208,8 @@ bool smmu_sanitizer_check_invalidation(SMMUSanitizer *san, SMMUState *bs,
                                    &info_memory);
     r_view = smmu_sanitizer_walk(bs, cfg, iova, true, san, &in_view,
                                  &info_view);
-    if (r_memory == r_view &&
-        (r_memory || (CACHED_ENTRY_TO_ADDR(&in_memory, iova) ==
-                      CACHED_ENTRY_TO_ADDR(&in_view, iova) &&
-                      in_memory.entry.perm == in_view.entry.perm))) {
+    if (smmu_sanitizer_same_translation(r_memory, &in_memory, r_view, &in_view,
+                                        iova)) {
         return false;
     }
     smmu_sanitizer_describe(r_memory, &info_memory, &in_memory, iova,
@@ -226,9 +241,7 @@ bool smmu_sanitizer_check_hit(SMMUSanitizer *san, SMMUState *bs,
      * output address or in the permissions either way, is a translation whose
      * invalidation is missing (fewer permissions fault on hardware).
      */
-    if (!ret && CACHED_ENTRY_TO_ADDR(&now, iova) ==
-                CACHED_ENTRY_TO_ADDR(hit, iova) &&
-        hit->entry.perm == now.entry.perm) {
+    if (smmu_sanitizer_same_translation(ret, &now, 0, hit, iova)) {
         return false;
     }
     smmu_sanitizer_describe(0, &info, hit, iova, said_tlb, sizeof(said_tlb));
