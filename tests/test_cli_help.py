@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from rig.cli import commands
 from rig.cli.parser import make_parser
 from tests import locations
 
@@ -34,6 +35,7 @@ def test_help_lists_the_subcommands_in_order_one_line_each() -> None:
     positions = [shown.index(f"\n    {name}") for name in ORDER]
     assert positions == sorted(positions), shown
     assert list(_subparsers()) == ORDER
+    assert list(commands.COMMANDS) == ORDER, "a subcommand without its handler, or one more"
 
 
 @pytest.mark.parametrize("name", ORDER)

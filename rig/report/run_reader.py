@@ -17,8 +17,8 @@ from rig.run import correctness, records
 from rig.run.records import CSV_COLUMNS
 
 RUN_JSON = "run.json"
-
-METRICS = ("unmap", "map")
+# The metrics a history row is kept for: the report's.
+METRICS = tuple(summary.METRICS)
 
 
 def load(csv_path: Path) -> pd.DataFrame:
@@ -94,8 +94,9 @@ def mark_reference(frame: pd.DataFrame, run_info: dict[str, Any] | None) -> pd.D
 
 def read(run_dir: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """A run's rows with its reference marked, and its run.json (None without one)."""
+    frame = load(run_dir / "results.csv")
     run_info = load_run_info(run_dir)
-    return mark_reference(load(run_dir / "results.csv"), run_info), run_info
+    return mark_reference(frame, run_info), run_info
 
 
 def kernel_source_of(kernel: dict[str, Any]) -> str | None:

@@ -65,10 +65,8 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
             "result; there is nothing to report"
         )
     note = summary.incomplete_note(reason) if reason else ""
-    frame = run_reader.load(run_dir / "results.csv")
+    frame, run_info = run_reader.read(run_dir)
     counters = work_counters.load(run_dir)
-    run_info = run_reader.load_run_info(run_dir)
-    frame = run_reader.mark_reference(frame, run_info)
     criteria = run_reader.criteria_for(run_info, threshold_pct)
     seed_name = seed.choose_table(run_info, str(frame["profile"].iloc[0]))
     reference = seed.table(seed.load(), seed_name)
