@@ -20,7 +20,7 @@ HISTORY    ?= results/history.sqlite
 RUNS       ?= $(wildcard results/2*/)
 
 .PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv \
-        matrix matrix-json matrix-keys matrix-cell history trend
+        matrix matrix-json matrix-keys matrix-cell history trend test-workflow
 
 bench: prereqs venv
 	$(VPY) -m rig bench $(KSRC_ARG) $(ARGS)
@@ -63,7 +63,12 @@ test: prereqs-test venv lint
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
-	$(VPY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(VPY) -m pytest -m "not e2e and not workflow" $(PYTEST_ARGS)
+
+# The real .github/workflows/nightly.yml, run for four nights in fresh Debian 12 roots
+# (tests/workflow/; needs root; about 40 minutes).
+test-workflow: prereqs venv
+	$(VPY) -m pytest -m workflow -v $(PYTEST_ARGS)
 
 e2e: prereqs venv
 	$(VPY) -m pytest -m e2e $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1  # the kernel or the benchmark misbehaved: panic, gate, timeout
 EXIT_BAD_INPUT = 2  # the user's input or this machine's set-up is wrong
+EXIT_REGRESSION = 3  # `rig trend`: a lasting, confirmed regression in the history
 EXIT_INTERRUPTED = 130
 
 

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from rig.errors import InfraError
 from rig.locking import locked
@@ -128,18 +129,34 @@ class Suite:
         return result
 
     def download(self, package: str, dest: Path) -> Path:
-        """The package's .deb in ``dest``, downloaded once."""
+        """The .deb of the package's newest version in the index, in ``dest``; each version
+        is downloaded once. Without the index (no network) the newest one already
+        downloaded is used, with a warning."""
         with locked(self.home.parent / f"{self.suite}.lock", f"Debian's {self.suite} downloads"):
-            found = sorted(dest.glob(f"{package}_*.deb"))
-            if found:
+            found = sorted(dest.glob(f"{package}_*.deb"), key=_deb_version_key)
+            try:
+                newest = self.binary_versions(package)[0]
+            except InfraError as err:
+                if not found:
+                    raise
+                print(
+                    f"warning: Debian's {self.suite} index could not be read "
+                    f"({err.message.splitlines()[0]}); using {found[-1].name}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return found[-1]
-            self.update()
+            wanted = [deb for deb in found if _deb_version(deb) == newest]
+            if wanted:
+                return wanted[0]
             dest.mkdir(parents=True, exist_ok=True)
-            self._apt(["download", package], cwd=dest)
-            found = sorted(dest.glob(f"{package}_*.deb"))
-            if not found:
-                raise InfraError(f"apt-get download {package} from {self.suite} left no .deb")
-            return found[-1]
+            self._apt(["download", f"{package}={newest}"], cwd=dest)
+            wanted = [deb for deb in dest.glob(f"{package}_*.deb") if _deb_version(deb) == newest]
+            if not wanted:
+                raise InfraError(
+                    f"apt-get download {package}={newest} from {self.suite} left no .deb"
+                )
+            return wanted[0]
 
     def source_versions(self, package: str) -> list[str]:
         """The versions of a source package the suite's index lists, newest first."""
@@ -156,6 +173,21 @@ class Suite:
         found = set(re.findall(r"^Version: (\S+)$", result.stdout, re.MULTILINE))
         return sorted(found, key=version_key, reverse=True)
 
+    def binary_versions(self, package: str) -> list[str]:
+        """The versions of a binary package the suite's index lists, newest first."""
+        self.update()
+        cmd = ["apt-cache", *self._options(check_valid_until=self.check_valid_until)]
+        result = subprocess.run(
+            [*cmd, "show", package], capture_output=True, text=True, check=False
+        )
+        found = set(re.findall(r"^Version: (\S+)$", result.stdout, re.MULTILINE))
+        if result.returncode != 0 or not found:
+            raise InfraError(
+                f"apt-cache show {package}: Debian's {self.suite} lists no such package",
+                excerpt=(result.stderr or result.stdout)[-2000:],
+            )
+        return sorted(found, key=version_key, reverse=True)
+
     def fetch_source(self, package: str, version: str, dest: Path) -> Path | None:
         """The source package's .dsc (and its tarballs) in ``dest``, or None when the
         mirror does not serve its files (an index can list what is not there yet)."""
@@ -166,6 +198,15 @@ class Suite:
         upstream = version.split(":", 1)[-1]
         dsc = dest / f"{package}_{upstream}.dsc"
         return dsc if result.returncode == 0 and dsc.is_file() else None
+
+
+def _deb_version(deb: Path) -> str:
+    """`linux-source-6.1_6.1.192-3_all.deb` -> `6.1.192-3` (an epoch is written %3a)."""
+    return deb.name.split("_")[1].replace("%3a", ":")
+
+
+def _deb_version_key(deb: Path) -> Any:
+    return version_key(_deb_version(deb))  # defined below; used at call time
 
 
 def compare_versions(first: str, second: str) -> int:

@@ -103,12 +103,12 @@ class KernelBuilder:
         self.progress = progress
         self.log_dir = log_dir
         self.jobs = jobs or os.cpu_count() or 1
-        self.build_dir = cache / "build" / source.key[:16]
+        self.build_dir = cache / "build" / source.build_slot
 
     @property
     def tree_lock(self) -> Path:
         """Held while the source tree may carry a patch or the output tree is written."""
-        return self.cache / "locks" / f"tree-{self.source.key[:16]}.lock"
+        return self.cache / "locks" / f"tree-{self.source.build_slot}.lock"
 
     def entry_dir(self, key: str) -> Path:
         return self.cache / "kernels" / key
@@ -120,6 +120,7 @@ class KernelBuilder:
         if todo:
             self.build_dir.mkdir(parents=True, exist_ok=True)
             with locked(self.tree_lock, "the kernel tree"):
+                self.source.ensure_tree()
                 patch_apply.repair(self.source.tree, self.build_dir)
                 for variant in todo:
                     patch_apply.check_series(variant.series, self.source.tree)
@@ -137,12 +138,15 @@ class KernelBuilder:
         """The tree's UAPI headers (make headers_install), for building guest tools."""
         include = self.build_dir / "usr" / "include"
         stamp = self.build_dir / ".rig-headers-stamp"
-        if not stamp.exists():
+        # The stamp names the source: an output tree shared by a repository's commits
+        # installs the headers again for each commit.
+        if not stamp.exists() or stamp.read_text() != self.source.key:
             self.build_dir.mkdir(parents=True, exist_ok=True)
             with locked(self.tree_lock, "the kernel tree"), self.progress.phase("kernel headers"):
+                self.source.ensure_tree()
                 patch_apply.repair(self.source.tree, self.build_dir)
                 self._make(["headers_install"], "headers_install", self.log_dir / "headers.log")
-                stamp.write_text("ok\n")
+                stamp.write_text(self.source.key)
         return include
 
     def _make(self, args: list[str], label: str, log: Path) -> int:

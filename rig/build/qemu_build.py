@@ -150,6 +150,12 @@ def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Buil
     with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
         if stamp.exists() and built.binary.exists() and built.qtest.exists():
             return built
+        if "qemu" in os.environ.get("SMMU_RIG_REQUIRE_CACHED", "").split(","):
+            raise UserError(
+                f"SMMU_RIG_REQUIRE_CACHED=qemu: a restored cache should hold QEMU "
+                f"{source.version} with this model, but {home} has no finished build; is "
+                f"SMMU_RIG_CACHE ({cache}) where the cache was restored to?"
+            )
         # Built in place (a meson tree is not relocatable); the stamp marks it complete,
         # and a tree without one is a killed build, started again from scratch.
         if home.exists():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rig.build import debian_archive, prereqs, tools, user_trees
+from rig.build import debian_archive, prereqs, remote_trees, tools, user_trees
 from rig.errors import InfraError, UserError
 from rig.hashing import sha256_file, sha256_json, sha256_text
 from rig.locking import locked
@@ -29,10 +29,42 @@ class KernelSource:
     tree: Path
     kernel_version: str
     identity: dict[str, Any]
+    # The output tree's folder name when commits of one repository share it (a
+    # git:URL@BRANCH kernel builds incrementally); by default one per source.
+    slot: str | None = None
 
     @property
     def key(self) -> str:
         return sha256_json(self.identity)
+
+    @property
+    def build_slot(self) -> str:
+        return self.slot or self.key[:16]
+
+    def ensure_tree(self) -> None:
+        """Called with the tree's lock held, before a build: a shared checkout is put
+        back at this source's commit if another run moved it."""
+        if self.identity.get("kind") == "git" and "url" in self.identity:
+            remote_trees.ensure_at(self.tree, str(self.identity["commit"]))
+
+
+def check_kernel_name(kernel: str) -> None:
+    """A kernel setting's value is `debian:VERSION` or `git:URL@BRANCH`."""
+    if remote_trees.is_remote(kernel):
+        remote_trees.parse(kernel)
+    else:
+        debian_version(kernel)
+
+
+def kernel_label(kernel: str | None, version: object = None) -> str:
+    """The kernel part of a nightly cell's name: `debian:6.1` -> 6.1, `git:URL@BRANCH`
+    -> REPO-BRANCH; without a kernel setting (older runs), the version's line (6.1.192
+    -> 6.1)."""
+    if kernel and remote_trees.is_remote(kernel):
+        return remote_trees.parse(kernel).label
+    if kernel and kernel.startswith("debian:"):
+        return kernel.split(":", 1)[1]
+    return ".".join(str(version or "unknown").split(".")[:2])
 
 
 def debian_version(kernel: str) -> str:
@@ -41,7 +73,7 @@ def debian_version(kernel: str) -> str:
     if kind != "debian" or version not in DEBIAN_KERNELS:
         known = ", ".join(f"debian:{name}" for name in DEBIAN_KERNELS)
         raise UserError(
-            f"kernel {kernel!r} is unknown; expected one of: {known} "
+            f"kernel {kernel!r} is unknown; expected one of: {known}, git:URL@BRANCH "
             "(or a tree on disk with --kernel-src PATH)"
         )
     return version
@@ -56,6 +88,8 @@ def resolve(
         return _git_ref(kernel_src, ref, cache)
     if kernel_src is not None:
         return _user_tree(kernel_src)
+    if remote_trees.is_remote(kernel):
+        return _remote_tree(remote_trees.parse(kernel), cache)
     package, suite = DEBIAN_KERNELS[debian_version(kernel)]
     installed = _installed_tarball(package)
     if installed is not None:  # `make prereqs` installs 6.1's
@@ -183,3 +217,12 @@ def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
         raise UserError(f"--ref {ref} of {repo}: not a Linux source tree at that commit")
     identity = {"kind": "git", "path": str(repo), "ref": ref, "commit": commit}
     return KernelSource(tree=dest, kernel_version=kernel_version(dest), identity=identity)
+
+
+def _remote_tree(remote: remote_trees.RemoteTree, cache: Path) -> KernelSource:
+    commit = remote_trees.resolve_commit(remote)
+    tree = remote_trees.checkout(remote, commit, cache)
+    if not (tree / "Makefile").is_file() or not (tree / "arch" / "arm64").is_dir():
+        raise UserError(f"git:{remote.url}@{remote.branch}: not a Linux source tree at {commit}")
+    identity = {"kind": "git", "url": remote.url, "branch": remote.branch, "commit": commit}
+    return KernelSource(tree, kernel_version(tree), identity, slot=remote.slot)

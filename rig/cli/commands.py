@@ -14,8 +14,17 @@ from rig.build import qemu_build
 from rig.calibration import calibrate
 from rig.cli import run_commands
 from rig.cli.parser import effective_settings
-from rig.errors import EXIT_OK, EXIT_RUN_FAILED, UserError
-from rig.nightly import ci_keys, history, matrix, trend, trend_confirm, trend_report
+from rig.errors import EXIT_OK, EXIT_REGRESSION, EXIT_RUN_FAILED, UserError
+from rig.nightly import (
+    ci_keys,
+    history,
+    history_branch,
+    matrix,
+    trend,
+    trend_confirm,
+    trend_report,
+    trend_signal,
+)
 from rig.progress import Progress
 from rig.report import run_report
 from rig.run import settings
@@ -32,7 +41,7 @@ def matrix_command(args: argparse.Namespace) -> int:
         print("\n".join(c.name for c in cells))
         return EXIT_OK
     if args.json:
-        print(matrix.jobs_json(cells))
+        print(ci_keys.jobs_json(args.config, args.file, cells, measured=args.measured))
         return EXIT_OK
     if args.keys:
         if args.cell is None:
@@ -50,6 +59,12 @@ def matrix_command(args: argparse.Namespace) -> int:
     else:
         base = settings.override(base, {"jobs": args.jobs})
         results = matrix.run(base, shape, cells, args.out, progress)
+    if args.confirm_with is not None:
+        if args.cell is None:
+            raise UserError("matrix --confirm-with: name the cell with --cell NAME")
+        results += trend_confirm.rerun_if_regressed(
+            results[0], args.confirm_with, base=base, shape=shape, out=args.out, progress=progress
+        )
     if args.result_file is not None and len(results) == 1:
         args.result_file.write_text(matrix.result_json(results[0]))
     print(matrix.summary(results, shape))
@@ -74,6 +89,8 @@ def merge_command(args: argparse.Namespace) -> int:
 
 
 def trend_command(args: argparse.Namespace) -> int:
+    """The trend report; exit code EXIT_REGRESSION when a lasting regression stands
+    (confirmed by later runs or by a re-run), so CI turns red."""
     criteria = trend.Criteria(args.min_change, args.alpha)
     series = trend.analyse(history.read(args.history), criteria)
     said: dict[tuple[trend.SeriesKey, str], str] = {}
@@ -87,6 +104,36 @@ def trend_command(args: argparse.Namespace) -> int:
     print((args.out / "trend.md").read_text(), end="")
     for path in written:
         print(path)
+    found = trend_signal.regressions(series, said)
+    if args.step_summary is not None:
+        links = trend_signal.plot_links(series, args.plots_url) if args.plots_url else None
+        with args.step_summary.open("a") as summary:
+            summary.write(trend_signal.step_summary(series, said, links) + "\n")
+    if found:
+        print(
+            f"{len(found)} confirmed regression(s): "
+            + "; ".join(
+                f"{c.cell} {c.series[3]} at {c.series[4]} B from {c.first_run}" for c in found
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_REGRESSION
+    return EXIT_OK
+
+
+def history_branch_command(args: argparse.Namespace) -> int:
+    folder = history_branch.open_branch(args.repo, args.branch, args.clone)
+    if args.runs or args.measured:
+        change = history_branch.add_runs(args.runs or [], args.measured)
+        pushed = history_branch.publish(folder, args.branch, change)
+        print(
+            f"{args.branch}: records of {len(args.runs or [])} run(s) "
+            + ("pushed" if pushed else "already there")
+        )
+    if args.site is not None:
+        pushed = history_branch.publish(folder, args.branch, history_branch.replace_site(args.site))
+        print(f"{args.branch}: trend site " + ("pushed" if pushed else "unchanged"))
+    print(f"{args.branch}: {len(history_branch.recorded_runs(folder))} run(s) recorded in {folder}")
     return EXIT_OK
 
 
@@ -158,6 +205,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "matrix": matrix_command,
     "merge": merge_command,
     "trend": trend_command,
+    "history-branch": history_branch_command,
     "calibrate": calibrate_command,
     "soak": soak_command,
 }

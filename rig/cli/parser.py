@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from rig import paths
-from rig.nightly import matrix, trend
+from rig.nightly import history_branch, matrix, trend
 from rig.report import seed
 from rig.run import settings
 
@@ -203,6 +203,13 @@ def _matrix(sub: Subparsers) -> None:
     mat.add_argument(
         "--json", action="store_true", help="print the cells as a CI job list (JSON) and stop"
     )
+    mat.add_argument(
+        "--measured",
+        type=Path,
+        metavar="DIR",
+        help="with --json: leave out the cells whose inputs key has a marker in DIR (the "
+        "history branch's measured/)",
+    )
     mat.add_argument("--out", type=Path, default=paths.DEFAULT_RESULTS, help="results folder")
     mat.add_argument("--quiet", action="store_true", help="no progress output")
     _jobs_option(mat, "cells")
@@ -211,6 +218,14 @@ def _matrix(sub: Subparsers) -> None:
         action="store_true",
         help="with --cell: print its CI cache keys (QEMU build, kernels, measured inputs) as "
         "JSON and stop",
+    )
+    mat.add_argument(
+        "--confirm-with",
+        type=Path,
+        metavar="HISTORY",
+        help="with --cell: after the run, look for a regression this run starts in HISTORY "
+        "plus the run, and if there is one run the cell again so the trend sees whether it "
+        "reproduces (CI's cell jobs, which have the build at hand)",
     )
     # Where a cell run by `matrix --jobs N` leaves its result for the parent.
     mat.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
@@ -275,6 +290,48 @@ def _trend(sub: Subparsers) -> None:
         "--results", type=Path, default=paths.DEFAULT_RESULTS, help="where --confirm's runs go"
     )
     tr.add_argument("--quiet", action="store_true", help="no progress output")
+    tr.add_argument(
+        "--step-summary",
+        type=Path,
+        metavar="FILE",
+        help="append a markdown summary to FILE (CI: $GITHUB_STEP_SUMMARY)",
+    )
+    tr.add_argument(
+        "--plots-url",
+        help="where the trend's plots will be published, for the summary's links",
+    )
+
+
+def _history_branch(sub: Subparsers) -> None:
+    hb = _subcommand(
+        sub,
+        "history-branch",
+        "keep the nightly history on a git branch: record runs, publish the trend site",
+        "python -m rig history-branch --clone build/history --runs results/2*/",
+        "python -m rig history-branch --clone build/history --site results/trend",
+    )
+    hb.add_argument(
+        "--clone",
+        type=Path,
+        required=True,
+        help="a private clone of the branch (made when missing, reset to the remote's tip)",
+    )
+    hb.add_argument(
+        "--branch",
+        default=history_branch.DEFAULT_BRANCH,
+        help="the branch (default %(default)s)",
+    )
+    hb.add_argument(
+        "--repo", type=Path, default=paths.REPO, help="the repository whose origin holds it"
+    )
+    hb.add_argument("--runs", type=Path, nargs="+", help="run folders whose records to push")
+    hb.add_argument(
+        "--measured",
+        type=Path,
+        help="a folder of inputs-key markers (CI cells write one per measured cell), kept "
+        "under measured/ beside the records so a later night skips those cells",
+    )
+    hb.add_argument("--site", type=Path, help="a trend report folder to publish as trend/")
 
 
 def _calibrate(sub: Subparsers) -> None:
@@ -333,6 +390,7 @@ SUBCOMMANDS = (
     _matrix,
     _merge,
     _trend,
+    _history_branch,
     _calibrate,
     _soak,
 )

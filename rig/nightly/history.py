@@ -51,6 +51,10 @@ COLUMNS: dict[str, str] = {
     "change_pct": "REAL",
     "verdict": "TEXT",
     "correctness": "TEXT",
+    # Added later: a history written before them gains them (ALTER TABLE) on its next
+    # merge, and reads with them empty.
+    "rig_identity": "TEXT",
+    "toolchain": "TEXT",
 }
 KEY = ("run_id", "variant", "size_bytes", "metric", "repeat")
 
@@ -65,8 +69,14 @@ class Merged:
 
 
 def _create(db: sqlite3.Connection) -> None:
+    """The table, made or brought up to COLUMNS: a column added to the rig since the file
+    was written is added to it (empty for the rows already there)."""
     columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({columns}, PRIMARY KEY ({', '.join(KEY)}))")
+    there = {row[1] for row in db.execute(f"PRAGMA table_info({TABLE})")}
+    for name, kind in COLUMNS.items():
+        if name not in there:
+            db.execute(f"ALTER TABLE {TABLE} ADD COLUMN {name} {kind}")
 
 
 def merge(run_dirs: list[Path], history: Path) -> Merged:
@@ -107,11 +117,14 @@ def merge(run_dirs: list[Path], history: Path) -> Merged:
 
 
 def read(history: Path) -> pd.DataFrame:
-    """The whole history as a frame, in key order."""
+    """The whole history as a frame, in key order; the columns a history written before
+    them lacks are there, empty (reading never writes the file)."""
     if not history.is_file():
         raise UserError(f"{history}: no such history; make one with `python -m rig merge`")
     try:
         with closing(sqlite3.connect(history)) as db:
-            return pd.read_sql_query(f"SELECT * FROM {TABLE} ORDER BY {', '.join(KEY)}", db)
+            frame = pd.read_sql_query(f"SELECT * FROM {TABLE} ORDER BY {', '.join(KEY)}", db)
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
         raise UserError(f"{history}: not a history this rig wrote ({err})") from err
+    missing = [name for name in COLUMNS if name not in frame.columns]
+    return frame.assign(**dict.fromkeys(missing)) if missing else frame

@@ -23,6 +23,7 @@ from typing import Any
 
 from rig import paths
 from rig.boot import profile as prof
+from rig.build import source
 from rig.errors import RigError, UserError
 from rig.progress import Progress
 from rig.report import run_reader, run_report
@@ -58,7 +59,8 @@ class CellResult:
 
 
 def cell_name(kernel: str, profile_name: str) -> str:
-    return f"{kernel.split(':', 1)[-1]}-{profile_name}"
+    """debian:6.1 -> 6.1-PROFILE; git:URL@BRANCH -> REPO-BRANCH-PROFILE."""
+    return f"{source.kernel_label(kernel)}-{profile_name}"
 
 
 def load(path: Path = FILE) -> tuple[MatrixFile, list[Cell]]:
@@ -72,6 +74,10 @@ def load(path: Path = FILE) -> tuple[MatrixFile, list[Cell]]:
             "patches measured on each, e.g. debian:6.1: [final]"
         )
     for kernel, patches in raw_kernels.items():
+        try:
+            source.check_kernel_name(str(kernel))
+        except UserError as err:
+            raise UserError(f"{path}: key 'kernels': {err.message}") from None
         if not isinstance(patches, list) or not all(isinstance(p, str) for p in patches):
             raise UserError(
                 f"{path}: key 'kernels' -> {kernel!r}: expected a list of patch names, "
@@ -123,13 +129,14 @@ def settings_for(base: settings.Settings, matrix: MatrixFile, cell: Cell) -> set
     )
 
 
-def jobs_json(cells: list[Cell]) -> str:
-    """The cells as a CI job list: {"include": [{"cell": NAME, ...}, ...]}."""
-    include = [
-        {"cell": c.name, "kernel": c.kernel, "profile": c.profile, "patches": ",".join(c.patches)}
-        for c in cells
-    ]
-    return json.dumps({"include": include}, sort_keys=True)
+def job_of(cell: Cell) -> dict[str, str]:
+    """A cell as a CI matrix entry."""
+    return {
+        "cell": cell.name,
+        "kernel": cell.kernel,
+        "profile": cell.profile,
+        "patches": ",".join(cell.patches),
+    }
 
 
 def run_cell(

@@ -10,6 +10,8 @@ change is dropped and said to be not reproduced.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +88,35 @@ def confirm(
         for one in again
     ]
     return Confirmation(kept, said)
+
+
+def rerun_if_regressed(
+    result: matrix.CellResult,
+    history_file: Path,
+    *,
+    base: settings.Settings,
+    shape: matrix.MatrixFile,
+    out: Path,
+    progress: Progress,
+) -> list[matrix.CellResult]:
+    """In the job that just measured a cell: when that run starts a regression in the
+    history (read, never written here), run the cell once more. Both runs go to the
+    history; the trend then sees the new level twice, or an excursion of one run."""
+    if result.status != "passed" or result.run_dir is None:
+        return []
+    with tempfile.TemporaryDirectory(prefix="smmu-rig-confirm-") as tmp:
+        scratch = Path(tmp) / "history.sqlite"
+        if history_file.is_file():
+            shutil.copy2(history_file, scratch)
+        history.merge([result.run_dir], scratch)
+        series = trend.analyse(history.read(scratch))
+    started = [c for c in pending(series) if c.first_run == result.run_dir.name]
+    if not started:
+        progress.say(f"    {result.cell.name}: no regression starts at this run")
+        return []
+    sizes = sorted({c.series[4] for c in started})
+    progress.say(
+        f"==> {result.cell.name}: this run starts a regression (sizes {sizes} B); "
+        "running the cell again to confirm it"
+    )
+    return [matrix.run_cell(base, shape, result.cell, out, progress)]

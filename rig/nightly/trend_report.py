@@ -1,5 +1,6 @@
 """The trend report: a PNG per cell (each size and metric over runs, changes marked,
-tool epochs annotated), trend.md, and trend.html beside the PNGs."""
+tool epochs drawn and named, FAILED runs drawn apart), trend.md, trend.html beside the
+PNGs, and what CI is told: the regressions that turn it red and a step summary."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
+from rig.nightly import trend
 from rig.nightly.trend import Change, Series, SeriesKey
 from rig.sizes import format_size
 
@@ -53,9 +56,36 @@ def rows(series: list[Series], confirmed: Said) -> list[list[str]]:
     return out
 
 
+def epochs(series: list[Series]) -> list[tuple[str, str, str]]:
+    """(cell, first run, what changed) of every epoch start, once per cell and run."""
+    return sorted(
+        {
+            (
+                s.key[0],
+                s.points[i].run_id,
+                trend.epoch_change(s.points[i - 1].epoch, s.points[i].epoch),
+            )
+            for s in series
+            for i in s.epoch_starts
+        }
+    )
+
+
+def failed_runs(series: list[Series]) -> list[tuple[str, str, str, str, int]]:
+    """(cell, mode, variant, run, series) of every run whose variant FAILED: left out of
+    the statistics, counted here so a red run is not silent."""
+    counted: dict[tuple[str, str, str, str], int] = {}
+    for s in series:
+        for p in s.failed:
+            where = (s.key[0], s.key[1], s.key[2], p.run_id)
+            counted[where] = counted.get(where, 0) + 1
+    return [(*where, n) for where, n in sorted(counted.items())]
+
+
 def markdown(series: list[Series], confirmed: Said) -> str:
     found = rows(series, confirmed)
     runs = {p.run_id for s in series for p in s.points}
+    failed = failed_runs(series)
     lines = [
         f"# Trend: {len(runs)} runs, {len(series)} series, {len(found)} change(s)",
         "",
@@ -72,17 +102,78 @@ def markdown(series: list[Series], confirmed: Said) -> str:
     ]
     if dropped:
         lines += ["", "Not reproduced when the cell ran again (not flagged):", "", *dropped]
-    epochs = sorted(
-        {
-            (s.key[0], s.points[i].run_id, " ".join(s.points[i].epoch))
-            for s in series
-            for i in s.epoch_starts
-        }
-    )
-    if epochs:
+    if failed:
+        lines += [
+            "",
+            f"FAILED runs, drawn but left out of the statistics: {len(failed)} run(s) "
+            f"of a variant, {sum(f[4] for f in failed)} point(s):",
+            "",
+            "| cell | mode | variant | run | series |",
+            "|---|---|---|---|---|",
+            *[f"| {c} | {m} | {v} | {r} | {n} |" for c, m, v, r, n in failed],
+        ]
+    starts = epochs(series)
+    if starts:
         lines += ["", "Tool changes (a new series epoch, not a kernel change):", ""]
-        lines += [f"- {cell}: from {run}: {what}" for cell, run, what in epochs]
+        lines += [f"- {cell}: from {run}: {what}" for cell, run, what in starts]
     return "\n".join(lines) + "\n"
+
+
+def _draw_series(axis: Axes, one: Series, at: dict[str, int]) -> None:
+    """The passing runs as a line, FAILED runs as red crosses, kept changes shaded."""
+    _, _, variant, _, size = one.key
+    passed = [p for p in one.points if not p.failed]
+    axis.plot(
+        [at[p.run_id] for p in passed],
+        [p.mean_us for p in passed],
+        marker="o",
+        label=f"{variant} {format_size(size)}",
+    )
+    if one.failed:
+        axis.scatter(
+            [at[p.run_id] for p in one.failed],
+            [p.mean_us for p in one.failed],
+            marker="x",
+            color="red",
+            s=60,
+            zorder=3,
+            label="FAILED (not analysed)",
+        )
+    for change in one.changes:
+        start = at[change.first_run]
+        stop = at[change.last_run] if change.last_run else at[one.points[-1].run_id]
+        axis.axvspan(start - 0.4, stop + 0.4, color="red", alpha=0.12)
+        level = next(p.mean_us for p in one.points if p.run_id == change.first_run)
+        axis.annotate(
+            f"{change.change_pct:+.1f}%",
+            (start, level),
+            textcoords="offset points",
+            xytext=(4, 6),
+            color="red",
+            fontsize=8,
+        )
+
+
+def _draw_epochs(axis: Axes, series: list[Series], at: dict[str, int]) -> None:
+    """A dashed line before each epoch's first run, labelled with what changed."""
+    drawn = {
+        (at[s.points[i].run_id], trend.epoch_change(s.points[i - 1].epoch, s.points[i].epoch))
+        for s in series
+        for i in s.epoch_starts
+    }
+    for x, what in sorted(drawn):
+        axis.axvline(x - 0.5, color="gray", linestyle="--", linewidth=0.8)
+        axis.text(
+            x - 0.45,
+            0.98,
+            what,
+            transform=axis.get_xaxis_transform(),
+            rotation=90,
+            va="top",
+            ha="left",
+            fontsize=7,
+            color="dimgray",
+        )
 
 
 def plot_cell(cell: str, series: list[Series], path: Path) -> None:
@@ -94,30 +185,10 @@ def plot_cell(cell: str, series: list[Series], path: Path) -> None:
     runs = sorted({(p.created, p.run_id) for s in series for p in s.points})
     at = {run_id: x for x, (_, run_id) in enumerate(runs)}
     for axis, metric in zip(axes[:, 0], metrics, strict=True):
-        for one in (s for s in series if s.key[3] == metric):
-            _, _, variant, _, size = one.key
-            axis.plot(
-                [at[p.run_id] for p in one.points],
-                [p.mean_us for p in one.points],
-                marker="o",
-                label=f"{variant} {format_size(size)}",
-            )
-            for change in one.changes:
-                start = at[change.first_run]
-                stop = at[change.last_run] if change.last_run else at[one.points[-1].run_id]
-                axis.axvspan(start - 0.4, stop + 0.4, color="red", alpha=0.12)
-                level = next(p.mean_us for p in one.points if p.run_id == change.first_run)
-                axis.annotate(
-                    f"{change.change_pct:+.1f}%",
-                    (start, level),
-                    textcoords="offset points",
-                    xytext=(4, 6),
-                    color="red",
-                    fontsize=8,
-                )
-            for start in one.epoch_starts:
-                x = at[one.points[start].run_id]
-                axis.axvline(x - 0.5, color="gray", linestyle="--", linewidth=0.8)
+        panel = [s for s in series if s.key[3] == metric]
+        for one in panel:
+            _draw_series(axis, one, at)
+        _draw_epochs(axis, panel, at)
         axis.set_xticks(range(len(runs)))
         axis.set_xticklabels(
             [run_id[:15] for _, run_id in runs], rotation=30, ha="right", fontsize=7
@@ -125,10 +196,20 @@ def plot_cell(cell: str, series: list[Series], path: Path) -> None:
         axis.set_yscale("log")
         axis.set_ylabel(f"{metric} latency (us, mean of repeats)")
         axis.set_title(
-            f"{cell}: {metric} (shaded: a kept change; dashed: a new QEMU or rig version)"
+            f"{cell}: {metric} (shaded: a kept change; dashed: a new epoch, named; "
+            "x: a FAILED run, not analysed)"
         )
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        handles, labels = axis.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))  # one FAILED entry per panel
+        axis.legend(
+            unique.values(),
+            unique.keys(),
+            fontsize=7,
+            ncol=1,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
     figure.savefig(path, dpi=100)
     plt.close(figure)
 
@@ -166,3 +247,53 @@ def write(series: list[Series], confirmed: Said, out: Path) -> list[Path]:
     (out / "trend.html").write_text("\n".join(page) + "\n")
     written += [out / "trend.md", out / "trend.html"]
     return written
+
+
+def _dropped(change: Change, said: Said) -> bool:
+    what = said.get((change.series, change.first_run), "")
+    return what.endswith("dropped") or "not reproduced" in what
+
+
+def regressions(series: list[Series], said: Said) -> list[Change]:
+    """What turns CI red: every regression that lasts (an excursion came back: its runs
+    are history, not the code's present state) and that a re-run did not drop. One seen
+    only in the newest run counts until a re-run says otherwise (trend --confirm)."""
+    return [
+        c
+        for s in series
+        for c in s.changes
+        if c.kind == "regression" and c.last_run is None and not _dropped(c, said)
+    ]
+
+
+def step_summary(series: list[Series], said: Said, plot_links: dict[str, str] | None) -> str:
+    """GitHub-flavoured markdown for a CI step summary: a row per regression of
+    ``regressions`` (with how it is known: later runs, a re-run, or not yet), then one
+    line counting series, epochs and improvements. ``plot_links`` maps a cell to its
+    plot's address (the plots are per cell); a row links its cell's plot when given."""
+    red = regressions(series, said)
+    lines = [f"## Nightly trend: {len(red)} regression(s)", ""]
+    if red:
+        lines += [
+            "| cell | mode | variant | metric | size | first bad run | before -> after (µs) "
+            "| change | p | confirmation | plot |",
+            "|---|---|---|---|---:|---|---:|---:|---:|---|---|",
+        ]
+        for c in red:
+            cell, mode, variant, metric, size = c.series
+            link = (plot_links or {}).get(cell)
+            lines.append(
+                f"| {cell} | {mode} | {variant} | {metric} | {format_size(size)} "
+                f"| {c.first_run} | {c.before_us:.1f} -> {c.after_us:.1f} "
+                f"| {c.change_pct:+.1f}% | {c.p_value:.1g} | {status(c, said)} "
+                f"| {f'[plot]({link})' if link else '-'} |"
+            )
+    else:
+        lines.append("No lasting regression.")
+    improvements = sum(c.kind == "improvement" for s in series for c in s.changes)
+    lines += [
+        "",
+        f"{len(series)} series, {len(epochs(series))} epoch start(s), "
+        f"{improvements} improvement(s), {len(failed_runs(series))} FAILED run(s) left out.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -103,6 +103,9 @@ def kernel_source_of(kernel: dict[str, Any]) -> str | None:
     source = kernel.get("source") or {}
     if source.get("kind") == "debian-package":
         return f"{source.get('package')} {source.get('package_version')}"
+    if source.get("url") and source.get("branch") and source.get("commit"):
+        # A git:URL@BRANCH kernel: "git URL@BRANCH COMMIT" (the trend names its cell so).
+        return f"git {source['url']}@{source['branch']} {source['commit']}"
     for key in ("commit", "fingerprint", "sha256"):
         if source.get(key):
             return f"{source.get('kind')} {source[key]}"
@@ -179,6 +182,9 @@ def rows_of(run_dir: Path) -> list[dict[str, Any]]:
                         else run_info["mode"]
                     ),
                     "rig_version": run_info.get("rig_version"),
+                    # None for runs recorded before run.json had them.
+                    "rig_identity": run_info.get("rig_identity"),
+                    "toolchain": kernel.get("toolchain"),
                     "reference": reference,
                     "change_pct": None if cell is None else float(cell["change_pct"]),
                     "verdict": None if cell is None else str(cell["verdict"]),

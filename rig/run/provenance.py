@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rig import __version__, paths
+from rig import __version__, identity, paths
 from rig.build import kconfig, tools
 from rig.errors import RigError
 from rig.hashing import sha256_file
@@ -76,6 +76,9 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
     return {
         "schema_version": records.SCHEMA_VERSION,
         "rig_version": __version__,
+        # What the nightly history's epochs key the rig by (rig/identity.py).
+        "rig_identity": identity.rig_hash(),
+        "rig_describe": identity.describe(),
         "run_id": state.run_id,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,

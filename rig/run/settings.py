@@ -11,7 +11,7 @@ from rig import schema
 from rig.boot.benchmark import Direction
 from rig.boot.profile import MODES
 from rig.build.patches import SERIES_SEPARATOR
-from rig.build.source import DEFAULT_KERNEL, debian_version
+from rig.build.source import DEFAULT_KERNEL, check_kernel_name
 from rig.errors import UserError
 from rig.sizes import parse_sizes
 
@@ -20,8 +20,8 @@ DEFAULT_SIZES = ("4K", "64K", "128K", "256K", "512K", "1M", "2M", "4M")
 
 @dataclass(frozen=True)
 class Settings:
-    # debian:6.1, debian:6.12 or debian:7.2 (Debian's source packages; --kernel-src
-    # points at a tree on disk instead).
+    # debian:6.1, debian:6.12 or debian:7.2 (Debian's source packages), or
+    # git:URL@BRANCH (a repository's branch; --kernel-src points at a tree on disk instead).
     kernel: str = DEFAULT_KERNEL
     # A commit, tag or branch of the --kernel-src git tree to build instead of its checkout.
     kernel_ref: str | None = None
@@ -75,7 +75,7 @@ def validate(settings: Settings, source: str) -> Settings:
         )
     parse_sizes(list(settings.sizes), where=f"{source}: sizes")
     try:
-        debian_version(settings.kernel)
+        check_kernel_name(settings.kernel)
     except UserError as err:
         raise UserError(f"{source}: {err.message}") from None
     return settings

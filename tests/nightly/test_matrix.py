@@ -33,7 +33,8 @@ def test_the_job_list_is_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
     jobs = json.loads(capsys.readouterr().out)["include"]
     _, cells = matrix.load()
     assert [j["cell"] for j in jobs] == [c.name for c in cells]
-    assert all(set(j) == {"cell", "kernel", "profile", "patches"} for j in jobs)
+    assert all(set(j) == {"cell", "kernel", "profile", "patches", "keys"} for j in jobs)
+    assert all(j["keys"]["inputs"].startswith(f"measured-{j['cell']}-") for j in jobs)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,469 @@
+"""A GitHub Actions runner for one workflow file, run night after night on this machine.
+
+Jobs run in dependency order; each job of ``container: debian:12`` runs in a fresh copy
+of a Debian 12 minbase root (the image stand-in `.ci/fresh-root` builds) with the
+workspace at ``/__w/REPO/REPO`` while ``github.workspace`` names the host's path, as on
+GitHub. ``run:`` steps run with bash in that root with the workflow's, job's and step's
+``env``, the ``GITHUB_*`` variables and files (outputs, env, step summary); ``if:``
+conditions, step and job outputs, ``needs``, ``strategy.matrix`` (fromJSON include
+lists) and ``timeout-minutes`` are honoured; the actions the workflow uses are emulated
+in ``actions.py``; any other action is an error. A job's ``permissions`` decide whether
+pushes to the repository's remote are accepted (its pre-receive hook asks).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.workflow import actions
+from tests.workflow.expressions import Evaluator, condition, interpolate
+
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# What configures the network on this machine (the runner's network, not the workflow).
+PASSED_ENV = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+              "NO_PROXY", "PIP_DEFAULT_TIMEOUT", "PIP_FIND_LINKS")  # fmt: skip
+CA_FILE = "/etc/ssl/runner-ca.crt"
+SCOPE_VARIABLE = "RUNNER_EMULATED_CONTENTS"
+
+
+@dataclass
+class StepResult:
+    name: str
+    outcome: str  # success, failure, skipped
+    log: Path | None
+
+
+@dataclass
+class JobResult:
+    job: str
+    name: str
+    result: str  # success, failure, skipped
+    steps: list[StepResult] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    seconds: float = 0.0
+
+    def step(self, needle: str) -> StepResult:
+        return next(s for s in self.steps if needle in s.name)
+
+    def log_text(self) -> str:
+        return "\n".join(s.log.read_text(errors="replace") for s in self.steps if s.log)
+
+
+@dataclass
+class Night:
+    run_id: str
+    jobs: dict[str, list[JobResult]]
+
+    def job(self, name: str) -> list[JobResult]:
+        return self.jobs[name]
+
+
+@dataclass
+class Repository:
+    """The repository on "GitHub": a bare remote whose main holds the commit under test."""
+
+    remote: Path  # bare; mounted at the same path inside every job
+    name: str = "smmu-rig"
+
+    def head(self) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.remote), "rev-parse", "refs/heads/main"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+
+    def guard_pushes(self) -> None:
+        """Pushes are accepted only from a job whose token may write contents."""
+        hook = self.remote / "hooks" / "pre-receive"
+        hook.write_text(
+            "#!/bin/sh\n"
+            f'[ "${{{SCOPE_VARIABLE}:-read}}" = write ] && exit 0\n'
+            'echo "remote: Permission to push denied: the job\'s token has contents: read" >&2\n'
+            "exit 1\n"
+        )
+        hook.chmod(0o755)
+
+
+class Runner:
+    def __init__(
+        self,
+        workflow: Path,
+        repo: Repository,
+        *,
+        image: Path,
+        work: Path,
+        store: actions.Store,
+        mounts: list[Path],
+        shared_caches: dict[str, Path],
+    ) -> None:
+        self.workflow = workflow
+        self.spec = yaml.safe_load(workflow.read_text())
+        self.repo = repo
+        self.image = image
+        self.work = work
+        self.store = store
+        self.mounts = mounts
+        self.shared = shared_caches  # path inside the root -> host folder (download caches)
+
+    # -- the night -------------------------------------------------------------------
+    def run(
+        self, run_id: str, event: str = "schedule", inputs: dict[str, str] | None = None
+    ) -> Night:
+        jobs: dict[str, dict[str, Any]] = self.spec["jobs"]
+        done: dict[str, list[JobResult]] = {}
+        order = _order(jobs)
+        sha = self.repo.head()
+        self.github = {
+            "workspace": f"/home/runner/work/{self.repo.name}/{self.repo.name}",
+            "run_id": run_id, "run_attempt": "1", "run_number": run_id,
+            "event_name": event, "ref": "refs/heads/main", "ref_name": "main",
+            "sha": sha, "repository": f"team/{self.repo.name}",
+            "server_url": "https://git.example.invalid", "job": "",
+        }  # fmt: skip
+        self.inputs = dict(inputs or {}) if event == "workflow_dispatch" else {}
+        self.run_id = run_id
+        for name in order:
+            done[name] = self._job(name, jobs[name], done, sha)
+        return Night(run_id, done)
+
+    def _needs_context(
+        self, spec: dict[str, Any], done: dict[str, list[JobResult]]
+    ) -> dict[str, Any]:
+        needs = spec.get("needs") or []
+        needs = [needs] if isinstance(needs, str) else needs
+        context = {}
+        for need in needs:
+            results = done[need]
+            outputs: dict[str, str] = {}
+            for result in results:
+                outputs.update({k: v for k, v in result.outputs.items() if v != ""})
+            context[need] = {"result": _combined(results), "outputs": outputs}
+        return context
+
+    def _job(
+        self, name: str, spec: dict[str, Any], done: dict[str, list[JobResult]], sha: str
+    ) -> list[JobResult]:
+        needs = self._needs_context(spec, done)
+        status = {
+            "success": lambda: all(n["result"] == "success" for n in needs.values()),
+            "failure": lambda: any(n["result"] == "failure" for n in needs.values()),
+            "always": lambda: True,
+            "cancelled": lambda: False,
+        }
+        base = {"github": self.github, "needs": needs, "inputs": self.inputs, "vars": {},
+                "secrets": {}, "env": {}}  # fmt: skip
+        job_if = spec.get("if", "success()")
+        if not condition(job_if, Evaluator(base, status)):
+            print(f"[runner] job {name}: skipped ({job_if})", flush=True)
+            return [JobResult(name, name, "skipped")]
+        legs: list[dict[str, Any]] = [{}]
+        strategy = spec.get("strategy") or {}
+        if "matrix" in strategy:
+            legs = _matrix_legs(strategy["matrix"], Evaluator(base, status))
+        results = []
+        for leg in legs:
+            context = {**base, "matrix": leg, "strategy": strategy}
+            title = interpolate(str(spec.get("name", name)), Evaluator(context, status))
+            results.append(self._leg(name, title, spec, context, sha))
+        return results
+
+    # -- one job in its container --------------------------------------------------------
+    def _leg(  # noqa: PLR0915 (one job's steps in the order a runner takes them)
+        self, job: str, title: str, spec: dict[str, Any], context: dict[str, Any], sha: str
+    ) -> JobResult:
+        if spec.get("container") != "debian:12":
+            raise RuntimeError(f"job {job}: only container: debian:12 is emulated")
+        started = time.monotonic()
+        slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in title)
+        folder = self.work / f"night-{self.run_id}" / slug
+        root = folder / "root"
+        logs = folder / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cp", "-a", "--reflink=auto", str(self.image), str(root)], check=True)
+        workspace = f"/__w/{self.repo.name}/{self.repo.name}"
+        box = actions.Container(root, workspace)
+        self._mount(root)
+        result = JobResult(job, title, "success")
+        deadline = started + 60 * float(spec.get("timeout-minutes", 360))
+        permissions = {**_perms(self.spec.get("permissions")), **_perms(spec.get("permissions"))}
+        try:
+            for sub in ("github/home", f"__w/{self.repo.name}/{self.repo.name}", "__w/_temp"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            job_env = spec.get("env") or {}
+            steps_ctx: dict[str, Any] = {}
+            extra_env: dict[str, str] = {}
+            failed = False
+            for index, step in enumerate(spec.get("steps", []), start=1):
+                label = step.get("name") or step.get("uses") or step.get("run", "").split("\n")[0]
+                label = f"{index:02d} {label}"[:80]
+                status = {
+                    "success": lambda: not failed,  # noqa: B023 (called in this iteration)
+                    "failure": lambda: failed,  # noqa: B023
+                    "always": lambda: True,
+                    "cancelled": lambda: False,
+                }
+                state = "failure" if failed else "success"
+                ctx = {**context, "steps": steps_ctx, "job": {"status": state},
+                       "runner": {"os": "Linux", "temp": "/__w/_temp"}}  # fmt: skip
+                env_ctx: dict[str, str] = {}
+                for layer in (self.spec.get("env") or {}, job_env, step.get("env") or {}):
+                    ev = Evaluator({**ctx, "env": env_ctx}, status)
+                    env_ctx.update({k: interpolate(str(v), ev) for k, v in layer.items()})
+                env_ctx.update(extra_env)
+                ev = Evaluator({**ctx, "env": env_ctx}, status)
+                if not condition(step.get("if", "success()"), ev):
+                    result.steps.append(StepResult(label, "skipped", None))
+                    if "id" in step:
+                        steps_ctx[step["id"]] = {
+                            "outputs": {},
+                            "outcome": "skipped",
+                            "conclusion": "skipped",
+                        }
+                    continue
+                log = logs / f"{label.replace('/', '_').replace(' ', '_')}.log"
+                outputs: dict[str, str] = {}
+                try:
+                    if time.monotonic() > deadline:
+                        raise actions.ActionFailed("the job exceeded its timeout-minutes")
+                    if "run" in step:
+                        outputs, summary, new_env = self._run_step(
+                            box, step, ev, env_ctx, permissions, log, deadline
+                        )
+                        result.summary += summary
+                        extra_env.update(new_env)
+                    else:
+                        outputs = self._uses(box, step, ev, sha, log)
+                    outcome = "success"
+                except actions.ActionFailed as err:
+                    with log.open("a") as handle:
+                        handle.write(f"\n##[error]{err}\n")
+                    print(f"[runner] {title}: step {label} FAILED: {str(err)[:300]}", flush=True)
+                    outcome = "failure"
+                    failed = True
+                result.steps.append(StepResult(label, outcome, log))
+                if "id" in step:
+                    steps_ctx[step["id"]] = {
+                        "outputs": outputs,
+                        "outcome": outcome,
+                        "conclusion": outcome,
+                    }
+            result.result = "failure" if failed else "success"
+            ev = Evaluator({**context, "steps": steps_ctx}, {"always": lambda: True})
+            result.outputs = {
+                k: interpolate(str(v), ev) for k, v in (spec.get("outputs") or {}).items()
+            }
+        finally:
+            self._unmount(root)
+            shutil.rmtree(root, ignore_errors=False) if _nothing_mounted(root) else None
+        result.seconds = time.monotonic() - started
+        print(f"[runner] {title}: {result.result} in {result.seconds:.0f} s", flush=True)
+        return result
+
+    def _run_step(  # noqa: PLR0917
+        self,
+        box: actions.Container,
+        step: dict[str, Any],
+        ev: Evaluator,
+        env: dict[str, str],
+        permissions: dict[str, str],
+        log: Path,
+        deadline: float,
+    ) -> tuple[dict[str, str], str, dict[str, str]]:
+        script = interpolate(str(step["run"]), ev)
+        token = uuid.uuid4().hex[:8]
+        temp = box.root / "__w" / "_temp"
+        files = {name: f"/__w/_temp/{name}_{token}" for name in ("output", "env", "summary")}
+        for path in files.values():
+            (box.root / path.lstrip("/")).write_text("")
+        (temp / f"{token}.sh").write_text(script + "\n")
+        shell = str(step.get("shell", "")).strip()
+        argv = {"": ["bash", "-e"], "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
+                "sh": ["sh", "-e"]}.get(shell)  # fmt: skip
+        if argv is None:
+            raise actions.ActionFailed(f"shell {shell!r} is not emulated")
+        workdir = step.get("working-directory", ".")
+        variables = {
+            "HOME": "/github/home", "PATH": IMAGE_PATH, "CI": "true", "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": box.workspace, "RUNNER_TEMP": "/__w/_temp",
+            "GITHUB_OUTPUT": files["output"], "GITHUB_ENV": files["env"],
+            "GITHUB_STEP_SUMMARY": files["summary"], "GITHUB_RUN_ID": self.github["run_id"],
+            "GITHUB_RUN_ATTEMPT": "1", "GITHUB_REPOSITORY": self.github["repository"],
+            "GITHUB_SHA": self.github["sha"], "GITHUB_REF": self.github["ref"],
+            "GITHUB_EVENT_NAME": self.github["event_name"],
+            SCOPE_VARIABLE: permissions.get("contents", "none"),
+            **{k: os.environ[k] for k in PASSED_ENV if k in os.environ},
+            **self._ca_env(box.root), **env,
+        }  # fmt: skip
+        command = ["chroot", str(box.root), "/usr/bin/env", "-i",
+                   *[f"{k}={v}" for k, v in variables.items()], "/bin/bash", "-c",
+                   f'cd "{box.workspace}/{workdir}" && exec "$@"', "step",
+                   *argv, f"/__w/_temp/{token}.sh"]  # fmt: skip
+        with log.open("w") as handle:
+            handle.write(f"$ {script}\n")
+            handle.flush()
+            child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+            try:
+                code = child.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_inside(box.root)
+                child.kill()
+                raise actions.ActionFailed("the job exceeded its timeout-minutes") from None
+        if code != 0:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            raise actions.ActionFailed(f"Process completed with exit code {code}.\n{tail}")
+        text = {name: (box.root / path.lstrip("/")).read_text() for name, path in files.items()}
+        return _key_values(text["output"]), text["summary"], _key_values(text["env"])
+
+    def _ca_env(self, root: Path) -> dict[str, str]:
+        """This machine's CA bundle for pip inside the root, as .ci/fresh-root passes it."""
+        bundle = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
+        if not bundle or not Path(bundle).is_file():
+            return {}
+        target = root / CA_FILE.lstrip("/")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(bundle, target)
+        return {"PIP_CERT": CA_FILE}
+
+    def _uses(
+        self, box: actions.Container, step: dict[str, Any], ev: Evaluator, sha: str, log: Path
+    ) -> dict[str, str]:
+        uses = str(step["uses"])
+        action, _, version = uses.partition("@")
+        inputs = {k: interpolate(str(v), ev) for k, v in (step.get("with") or {}).items()}
+        log.write_text(f"uses {uses} with {json.dumps(inputs)}\n")
+        major = int(version.lstrip("v").split(".")[0] or 0)
+        if action == "actions/checkout" and major >= 4:
+            git = subprocess.run(["chroot", str(box.root), "/bin/sh", "-c", "command -v git"],
+                                 capture_output=True, check=False).returncode == 0  # fmt: skip
+            return actions.checkout(box, f"file://{self.repo.remote}", sha, git)
+        if action == "actions/cache/restore" and major >= 4:
+            return actions.cache_restore(self.store, box, inputs)
+        if action == "actions/cache/save" and major >= 4:
+            return actions.cache_save(self.store, box, inputs)
+        if action == "actions/upload-artifact" and major >= 4:
+            actions.upload_artifact(self.store, box, self.run_id, inputs)
+            return {}
+        if action == "actions/download-artifact" and major >= 4:
+            actions.download_artifact(self.store, box, self.run_id, inputs)
+            return {}
+        raise actions.ActionFailed(f"{uses}: not an action this runner emulates")
+
+    # -- mounts ----------------------------------------------------------------------------
+    def _mount(self, root: Path) -> None:
+        for name in ("proc", "sys", "dev"):
+            subprocess.run(["mount", "--rbind", f"/{name}", str(root / name)], check=True)
+            subprocess.run(["mount", "--make-rslave", str(root / name)], check=True)
+        binds = [(p, p) for p in [self.repo.remote, *self.mounts]]
+        binds += [(host, Path(inside)) for inside, host in self.shared.items()]
+        for host, inside in binds:
+            target = root / str(inside).lstrip("/")
+            target.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "--bind", str(host), str(target)], check=True)
+
+    def _unmount(self, root: Path) -> None:
+        _kill_inside(root)
+        for target in sorted(_mounts_under(root), key=len, reverse=True):
+            subprocess.run(["umount", "-l", target], check=False)
+
+
+def _perms(value: Any) -> dict[str, str]:
+    if value in ("read-all", "write-all"):
+        return {"contents": value.split("-")[0]}
+    return {str(k): str(v) for k, v in (value or {}).items()}
+
+
+def _combined(results: list[JobResult]) -> str:
+    outcomes = {r.result for r in results}
+    if "failure" in outcomes:
+        return "failure"
+    return "skipped" if outcomes == {"skipped"} else "success"
+
+
+def _order(jobs: dict[str, dict[str, Any]]) -> list[str]:
+    order: list[str] = []
+    while len(order) < len(jobs):
+        ready = [
+            name for name, spec in jobs.items() if name not in order
+            and all(n in order for n in _needs(spec))
+        ]  # fmt: skip
+        if not ready:
+            raise RuntimeError("the jobs' needs form a circle")
+        order.extend(ready)
+    return order
+
+
+def _needs(spec: dict[str, Any]) -> list[str]:
+    needs = spec.get("needs") or []
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def _matrix_legs(matrix: Any, ev: Evaluator) -> list[dict[str, Any]]:
+    if isinstance(matrix, str):
+        matrix = ev.evaluate(matrix.strip().removeprefix("${{").removesuffix("}}"))
+    if not isinstance(matrix, dict):
+        raise RuntimeError(f"strategy.matrix is not a mapping: {matrix!r}")
+    include = list(matrix.get("include") or [])
+    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    legs = (
+        [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+        if axes
+        else []
+    )
+    legs += include if not axes else []
+    if not legs:
+        raise actions.ActionFailed("Matrix vector 'include' does not contain any values")
+    return legs
+
+
+def _key_values(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, _, delimiter = line.partition("<<")
+            body: list[str] = []
+            for value in lines:
+                if value == delimiter:
+                    break
+                body.append(value)
+            values[name] = "\n".join(body)
+        elif "=" in line:
+            name, _, value = line.partition("=")
+            values[name] = value
+    return values
+
+
+def _mounts_under(root: Path) -> list[str]:
+    prefix = str(root.resolve())
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4]
+        if point == prefix or point.startswith(prefix + "/"):
+            found.append(point)
+    return found
+
+
+def _nothing_mounted(root: Path) -> bool:
+    return not _mounts_under(root)
+
+
+def _kill_inside(root: Path) -> None:
+    target = str(root.resolve())
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if str((proc / "root").readlink()) == target:
+                os.kill(int(proc.name), 9)
+        except OSError:
+            continue
