@@ -14,7 +14,18 @@ from rig.cli import commands
 from rig.cli.parser import make_parser
 from tests import locations
 
-ORDER = ["bench", "report", "shell", "build", "qemu", "matrix", "merge", "trend", "history-branch", "calibrate"]
+ORDER = [
+    "bench",
+    "report",
+    "shell",
+    "build",
+    "qemu",
+    "matrix",
+    "merge",
+    "trend",
+    "history-branch",
+    "calibrate",
+]
 ORDER += ["soak"]
 
 

@@ -13,34 +13,41 @@ kernel change: the series starts a new epoch there, and no break is sought acros
 Within an epoch, on the runs that passed:
 
 1. **Noise.** sigma, the standard deviation of one run's mean relative to the epoch's
-   median, is the larger of the repeats' pooled within-run spread (over the number of
-   repeats) and the MAD of the successive differences of the means over sqrt(2) (from
-   6 runs on: with fewer, one excursion is half the differences), floored at 0.01%
-   (icount repeats are identical).
+   median, is the larger of the repeats' pooled within-run variance over the number
+   of repeats and 1.4826 x the median absolute successive difference of the means /
+   sqrt(2) (from 6 runs on: with fewer, one excursion is half the differences),
+   floored at 0.01% (icount repeats are identical).
 2. **Candidates.** PELT (``ruptures``, l2 cost on the means relative to the median)
    with the BIC-like penalty ``Criteria.penalty * sigma**2 * ln(n)``, never below
    ``(min_change_pct / 2)**2``, the penalty a fixed minimum change needs.
 3. **Confirmation.** A candidate at k, between the neighbouring breaks lo and hi (or
    the epoch's ends), is kept when the segments lo..k and k..hi differ by at least
    ``min_change_pct`` (a magnitude floor: a test alone calls every icount wobble a
-   change) and p < ``alpha``, where::
+   change) and p < ``alpha``. With n1 and n2 the runs on either side::
 
-       t = (mean of the run means after k - mean before) / (s * sqrt(1/n1 + 1/n2))
-       p = min(1, m * 2 * P(T_df > |t|)),   m = hi - lo - 1
+       t = |mean of the run means after k - mean before| / (s * sqrt(1/n1 + 1/n2))
 
-   s is the larger of the within-run estimate of step 1 and the spread of the run
-   means about their segments' means; df is the two estimates' degrees of freedom
-   together. Breaks that fail are dropped, weakest first, and the rest tested again.
+   where s, one run mean's noise, is the larger of the within-run estimate of step 1
+   and the spread of the run means about their segments' means, with df the two
+   estimates' degrees of freedom together. Breaks that fail are dropped, weakest
+   first, the others moved to their best place between their new neighbours, and all
+   tested again until every one passes.
 
-   **What p means.** It is a Bonferroni bound on the chance that, were the runs
-   between lo and hi at one level with independent normal noise, a break put at any of
-   the m positions between them, by any rule (PELT's included), would show a t at least
-   this large: the choice of k is paid for, the choice of lo and hi (the neighbouring
-   breaks, tested the same way) is not. Under per-boot noise s is at least the pooled
-   estimate whose t has exactly df degrees of freedom, so p errs on the large side;
-   when runs vary more than their repeats, s follows the run means' spread but df
-   still counts the repeats', and p is somewhat small. The false-alarm rate this gives
-   is measured, not only argued: ``tests/nightly/simulate_trend.py``.
+   **What p means.** p is the chance that, were the n1 + n2 runs between lo and hi at
+   one level with independent normal noise, the best split anywhere between them
+   (whichever place PELT or any other rule picks) would show a t at least this large:
+   ``P(max over the m = n1 + n2 - 1 places of |Z_j| / S >= t)``, with Z_j the split
+   statistics at known noise and S**2 a chi2 with df degrees of freedom over df. It is
+   computed from 20000 seeded draws of the max (averaged exactly over S) and capped by
+   the Bonferroni bound ``m * 2 * P(T_df > t)``, which alone gives p below 1e-4 (the
+   far tail, where the bound is all but exact). It pays for the choice of k between lo
+   and hi; not for the choice of lo and hi (the neighbouring breaks, themselves tested
+   the same way). Under per-boot noise s is at least the pooled estimate whose t has
+   exactly df degrees of freedom, so p errs on the large side; when runs vary more
+   than their repeats, s follows the run means' spread but df still counts the
+   repeats', and p is somewhat small. The detection delay and false-alarm rate this
+   gives are measured, not only argued: ``tests/nightly/simulate_trend.py`` and
+   docs/nightly.md ("How a change is found").
 4. **Excursions.** A break followed by one back to the earlier level (the segments
    before the first and after the second do not differ by the same test) is one
    excursion of the runs between them.
@@ -76,7 +83,10 @@ NOISE_FLOOR = 1e-4
 MIN_RUNS_FOR_DIFFERENCES = 6
 # Draws (and their seed) of the null distribution of the best split's statistic.
 NULL_DRAWS = 20000
+NULL_CHUNK = 2000
 NULL_SEED = 20261207
+# Below this the Bonferroni bound is the p-value (events this rare hardly overlap).
+TAIL = 1e-4
 # The MAD of a normal sample times this estimates its standard deviation.
 MAD_TO_SIGMA = 1.4826
 
@@ -112,7 +122,7 @@ class Change:
     last_run: str | None  # an excursion's last run; None for a lasting shift
     before_us: float
     after_us: float
-    p_value: float  # see the module's docstring: a Bonferroni bound over the positions
+    p_value: float  # the module's docstring says what it means (it pays for the place)
     runs_after: int  # later runs in the new level (they confirm it)
 
     @property
@@ -293,26 +303,33 @@ def _spread(segments: list[list[Point]], scale: float) -> Spread:
 @functools.cache
 def _max_split_null(n: int) -> np.ndarray:
     """Draws of max over the n - 1 splits of |difference of the sides' means| /
-    sqrt(1/n1 + 1/n2) for n runs at one level with unit noise (seeded: reproducible)."""
+    sqrt(1/n1 + 1/n2) for n runs at one level with unit noise (seeded: reproducible;
+    drawn in chunks so a long epoch does not hold draws x runs numbers at once)."""
     rng = np.random.default_rng(NULL_SEED)
-    sums = np.cumsum(rng.standard_normal((NULL_DRAWS, n)), axis=1)
     sizes = np.arange(1, n)
-    left = sums[:, :-1] / sizes
-    right = (sums[:, -1:] - sums[:, :-1]) / (n - sizes)
-    return np.asarray((np.abs(right - left) / np.sqrt(1.0 / sizes + 1.0 / (n - sizes))).max(1))
+    scale = np.sqrt(1.0 / sizes + 1.0 / (n - sizes))
+    chunks = []
+    for _ in range(NULL_DRAWS // NULL_CHUNK):
+        sums = np.cumsum(rng.standard_normal((NULL_CHUNK, n)), axis=1)
+        left = sums[:, :-1] / sizes
+        right = (sums[:, -1:] - sums[:, :-1]) / (n - sizes)
+        chunks.append((np.abs(right - left) / scale).max(axis=1))
+    return np.concatenate(chunks)
 
 
 def p_value(before: list[Point], after: list[Point], noise_: Spread, scale: float) -> float:
     """The chance of the module's docstring for a break between ``before`` and ``after``:
     of the best split anywhere between their ends looking at least this different."""
-    if noise_.df == 0:
-        return 1.0
     n1, n2 = len(before), len(after)
     t = abs(_mean(after) - _mean(before)) / scale / math.sqrt(noise_.variance * (1 / n1 + 1 / n2))
+    if noise_.df == 0 or t == 0:
+        return 1.0
     bound = (n1 + n2 - 1) * 2.0 * float(sps.t.sf(t, noise_.df))
+    if bound < TAIL:
+        return bound  # far in the tail the bound is all but exact, and the draws too few
     # max|Z| / S >= t  <=>  chi2_df <= df * (max|Z| / t)**2, averaged over the draws of max|Z|.
-    drawn = float(np.mean(sps.chi2.cdf(noise_.df * (_max_split_null(n1 + n2) / t) ** 2, noise_.df)))
-    return min(1.0, bound, drawn)
+    drawn = sps.chi2.cdf(noise_.df * (_max_split_null(n1 + n2) / t) ** 2, noise_.df)
+    return min(1.0, bound, float(np.mean(drawn)))
 
 
 def _score(

@@ -60,9 +60,7 @@ def resolved(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     for name in ("kernel", "qemu", "toolchain"):
         cached = getattr(ci_keys, f"resolved_{name}")
         cached.cache_clear()
-        monkeypatch.setattr(
-            ci_keys, f"resolved_{name}", lambda *_, n=name: dict(answers[n])
-        )
+        monkeypatch.setattr(ci_keys, f"resolved_{name}", lambda *_, n=name: dict(answers[n]))
     return answers
 
 
