@@ -23,7 +23,6 @@ from rig.nightly import (
     trend,
     trend_confirm,
     trend_report,
-    trend_signal,
 )
 from rig.progress import Progress
 from rig.report import run_report
@@ -104,11 +103,11 @@ def trend_command(args: argparse.Namespace) -> int:
     print((args.out / "trend.md").read_text(), end="")
     for path in written:
         print(path)
-    found = trend_signal.regressions(series, said)
+    found = trend_report.regressions(series, said)
     if args.step_summary is not None:
-        links = trend_signal.plot_links(series, args.plots_url) if args.plots_url else None
+        links = trend_report.plot_links(series, args.plots_url) if args.plots_url else None
         with args.step_summary.open("a") as summary:
-            summary.write(trend_signal.step_summary(series, said, links) + "\n")
+            summary.write(trend_report.step_summary(series, said, links) + "\n")
     if found:
         print(
             f"{len(found)} confirmed regression(s): "

@@ -274,7 +274,8 @@ def _trend(sub: Subparsers) -> None:
         "--alpha",
         type=float,
         default=trend.Criteria.alpha,
-        help="Welch t-test level a change must also pass (default %(default)s)",
+        help="level the test of a break (which pays for where the break was placed) must "
+        "pass (default %(default)s)",
     )
     tr.add_argument(
         "--confirm",

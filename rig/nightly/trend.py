@@ -15,8 +15,10 @@ Within an epoch, on the runs that passed:
 1. **Noise.** sigma, the standard deviation of one run's mean relative to the epoch's
    median, is the larger of the repeats' pooled within-run variance over the number
    of repeats and 1.4826 x the median absolute successive difference of the means /
-   sqrt(2) (from 6 runs on: with fewer, one excursion is half the differences),
-   floored at 0.01% (icount repeats are identical).
+   sqrt(2), floored at 0.01% (icount repeats are identical). The differences across
+   the breaks of a first PELT pass at the repeats' noise are left out (a step and an
+   excursion in six runs are three differences of five: changes, not noise), and the
+   rest count from 3 on.
 2. **Candidates.** PELT (``ruptures``, l2 cost on the means relative to the median)
    with the BIC-like penalty ``Criteria.penalty * sigma**2 * ln(n)``, never below
    ``(min_change_pct / 2)**2``, the penalty a fixed minimum change needs.
@@ -29,9 +31,10 @@ Within an epoch, on the runs that passed:
 
    where s, one run mean's noise, is the larger of the within-run estimate of step 1
    and the spread of the run means about their segments' means, with df the two
-   estimates' degrees of freedom together. Breaks that fail are dropped, weakest
-   first, the others moved to their best place between their new neighbours, and all
-   tested again until every one passes.
+   estimates' degrees of freedom together. A break is not kept while every segment is
+   one run (the run means then have no spread of their own to compare with). Breaks
+   that fail are dropped, weakest first, the others moved to their best place between
+   their new neighbours, and all tested again until every one passes.
 
    **What p means.** p is the chance that, were the n1 + n2 runs between lo and hi at
    one level with independent normal noise, the best split anywhere between them
@@ -39,15 +42,15 @@ Within an epoch, on the runs that passed:
    ``P(max over the m = n1 + n2 - 1 places of |Z_j| / S >= t)``, with Z_j the split
    statistics at known noise and S**2 a chi2 with df degrees of freedom over df. It is
    computed from 20000 seeded draws of the max (averaged exactly over S) and capped by
-   the Bonferroni bound ``m * 2 * P(T_df > t)``, which alone gives p below 1e-4 (the
-   far tail, where the bound is all but exact). It pays for the choice of k between lo
-   and hi; not for the choice of lo and hi (the neighbouring breaks, themselves tested
-   the same way). Under per-boot noise s is at least the pooled estimate whose t has
-   exactly df degrees of freedom, so p errs on the large side; when runs vary more
-   than their repeats, s follows the run means' spread but df still counts the
-   repeats', and p is somewhat small. The detection delay and false-alarm rate this
-   gives are measured, not only argued: ``tests/nightly/simulate_trend.py`` and
-   docs/nightly.md ("How a change is found").
+   the Bonferroni bound ``m * 2 * P(T_df > t)``, which is p itself when below 1e-4
+   (the far tail, where the bound is all but exact and the draws too few). It pays for
+   the choice of k between lo and hi; not for the choice of lo and hi (the neighbouring
+   breaks, themselves tested the same way). Under per-boot noise s is at least the
+   pooled estimate whose t has exactly df degrees of freedom, so p errs on the large
+   side; when runs vary more than their repeats, s follows the run means' spread but
+   df still counts the repeats', and p is somewhat small. The detection delay and
+   false-alarm rate this gives are measured, not only argued:
+   ``tests/nightly/simulate_trend.py`` and docs/nightly.md ("How a change is found").
 4. **Excursions.** A break followed by one back to the earlier level (the segments
    before the first and after the second do not differ by the same test) is one
    excursion of the runs between them.
@@ -65,6 +68,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import ruptures
+from scipy import special
 from scipy import stats as sps
 
 from rig.build.source import kernel_label
@@ -79,8 +83,9 @@ SeriesKey = tuple[str, str, str, str, int]
 
 # Relative noise below which a series counts as noiseless (icount's identical repeats).
 NOISE_FLOOR = 1e-4
-# Runs from which the successive differences of the means are a robust noise estimate.
-MIN_RUNS_FOR_DIFFERENCES = 6
+# Successive differences of the means (within a first pass's segments) from which
+# their median is taken as a noise estimate.
+MIN_DIFFERENCES = 3
 # Draws (and their seed) of the null distribution of the best split's statistic.
 NULL_DRAWS = 20000
 NULL_CHUNK = 2000
@@ -158,6 +163,9 @@ class Spread:
 
     variance: float
     df: int
+    # Of df, those of the run means about their segments' means: with none, every level
+    # is one run and nothing says how far runs wander beyond their repeats.
+    between_df: int = 0
 
 
 def kernel_line(version: object) -> str:
@@ -245,22 +253,40 @@ def _within(points: list[Point], scale: float) -> Spread:
     """The repeats' pooled within-run variance, as the variance of one run's mean."""
     squares, df = 0.0, 0
     for p in points:
-        values = np.asarray(p.values) / scale
-        squares += float(((values - values.mean()) ** 2).sum())
-        df += len(values) - 1
+        squares += sum((v - p.mean_us) ** 2 for v in p.values) / scale**2
+        df += len(p.values) - 1
     if df == 0:
         return Spread(0.0, 0)
     per_mean = float(np.mean([1.0 / len(p.values) for p in points]))
     return Spread(squares / df * per_mean, df)
 
 
-def noise(points: list[Point]) -> float:
-    """sigma of one run's mean relative to the median (step 1 of the module's docstring)."""
+def _signal(points: list[Point]) -> np.ndarray:
+    """The run means relative to their median: PELT's signal, in relative units."""
     means = np.array([p.mean_us for p in points])
-    scale = float(np.median(means))
+    return np.asarray(means / float(np.median(means)) - 1.0)
+
+
+def _pelt(signal: np.ndarray, variance: float, criteria: Criteria) -> list[int]:
+    """PELT's breaks (indices where a new segment starts) at the penalty for ``variance``:
+    BIC-like, never below the penalty a break of the minimum change needs."""
+    floor = (criteria.min_change_pct / 100.0 / 2.0) ** 2
+    pen = max(criteria.penalty * variance * math.log(len(signal)), floor)
+    ends = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal.reshape(-1, 1))
+    return [int(i) for i in ends.predict(pen=pen)[:-1]]
+
+
+def noise(points: list[Point], criteria: Criteria) -> float:
+    """sigma of one run's mean relative to the median (step 1 of the module's docstring):
+    the repeats' estimate, or the successive differences' when larger. A difference
+    across a break of a first PELT pass (at the repeats' noise) is a change, not noise:
+    a step and an excursion in six runs are three differences of five."""
+    scale = float(np.median([p.mean_us for p in points]))
     variance = max(_within(points, scale).variance, NOISE_FLOOR**2)
-    if len(means) >= MIN_RUNS_FOR_DIFFERENCES:
-        steps = np.abs(np.diff(means / scale))
+    signal = _signal(points)
+    cuts = set(_pelt(signal, variance, criteria)) if len(points) > 1 else set()
+    steps = [abs(float(d)) for i, d in enumerate(np.diff(signal), 1) if i not in cuts]
+    if len(steps) >= MIN_DIFFERENCES:
         variance = max(variance, (MAD_TO_SIGMA * float(np.median(steps)) / math.sqrt(2)) ** 2)
     return math.sqrt(variance)
 
@@ -269,18 +295,15 @@ def penalty(points: list[Point], criteria: Criteria) -> float:
     """PELT's penalty in squared relative units: BIC-like on the noise, never below the
     penalty a break of the minimum change needs."""
     floor = (criteria.min_change_pct / 100.0 / 2.0) ** 2
-    return max(criteria.penalty * noise(points) ** 2 * math.log(len(points)), floor)
+    return max(criteria.penalty * noise(points, criteria) ** 2 * math.log(len(points)), floor)
 
 
 def breaks(points: list[Point], criteria: Criteria) -> list[int]:
-    """PELT's candidate breaks (indices where a new segment starts) in one epoch, on the
-    means relative to their median so the penalty is in relative units."""
+    """PELT's candidate breaks (indices where a new segment starts) in one epoch, at the
+    penalty for the epoch's noise."""
     if len(points) < 2:
         return []
-    means = np.array([p.mean_us for p in points])
-    signal = means / float(np.median(means)) - 1.0
-    ends = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal.reshape(-1, 1))
-    return [int(i) for i in ends.predict(pen=penalty(points, criteria))[:-1]]
+    return _pelt(_signal(points), noise(points, criteria) ** 2, criteria)
 
 
 def _mean(points: list[Point]) -> float:
@@ -297,7 +320,7 @@ def _spread(segments: list[list[Point]], scale: float) -> Spread:
     )
     df = sum(len(s) for s in segments) - len(segments)
     between = squares / df if df else 0.0
-    return Spread(max(within.variance, between, NOISE_FLOOR**2), within.df + df)
+    return Spread(max(within.variance, between, NOISE_FLOOR**2), within.df + df, df)
 
 
 @functools.cache
@@ -328,17 +351,18 @@ def p_value(before: list[Point], after: list[Point], noise_: Spread, scale: floa
     if bound < TAIL:
         return bound  # far in the tail the bound is all but exact, and the draws too few
     # max|Z| / S >= t  <=>  chi2_df <= df * (max|Z| / t)**2, averaged over the draws of max|Z|.
-    drawn = sps.chi2.cdf(noise_.df * (_max_split_null(n1 + n2) / t) ** 2, noise_.df)
+    # (chi2_df's distribution function, as the regularised lower incomplete gamma)
+    drawn = special.gammainc(noise_.df / 2, noise_.df * (_max_split_null(n1 + n2) / t) ** 2 / 2)
     return min(1.0, bound, float(np.mean(drawn)))
 
 
 def _score(
     before: list[Point], after: list[Point], noise_: Spread, scale: float, criteria: Criteria
 ) -> float:
-    """The break's p-value, or infinity when it is under the minimum change: kept when
-    below alpha, and the largest is the weakest."""
+    """The break's p-value, or infinity when it is under the minimum change or no level
+    has two runs (see Spread): kept when below alpha, and the largest is the weakest."""
     a, b = _mean(before), _mean(after)
-    if abs(b / a - 1.0) * 100.0 < criteria.min_change_pct:
+    if abs(b / a - 1.0) * 100.0 < criteria.min_change_pct or noise_.between_df == 0:
         return math.inf
     return p_value(before, after, noise_, scale)
 

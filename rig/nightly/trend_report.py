@@ -105,8 +105,8 @@ def markdown(series: list[Series], confirmed: Said) -> str:
     if failed:
         lines += [
             "",
-            f"FAILED runs, drawn but left out of the statistics: {len(failed)} run(s) "
-            f"of a variant, {sum(f[4] for f in failed)} point(s):",
+            "Runs whose variant FAILED its correctness checks, drawn but left out of the "
+            f"statistics ({sum(f[4] for f in failed)} point(s)):",
             "",
             "| cell | mode | variant | run | series |",
             "|---|---|---|---|---|",
@@ -254,10 +254,9 @@ def _dropped(change: Change, said: Said) -> bool:
     return what.endswith("dropped") or "not reproduced" in what
 
 
-def regressions(series: list[Series], said: Said) -> list[Change]:
-    """What turns CI red: every regression that lasts (an excursion came back: its runs
-    are history, not the code's present state) and that a re-run did not drop. One seen
-    only in the newest run counts until a re-run says otherwise (trend --confirm)."""
+def lasting(series: list[Series], said: Said) -> list[Change]:
+    """Regressions that last (an excursion came back: its runs are history, not the
+    code's present state) and that a re-run did not drop."""
     return [
         c
         for s in series
@@ -266,12 +265,29 @@ def regressions(series: list[Series], said: Said) -> list[Change]:
     ]
 
 
+def regressions(series: list[Series], said: Said) -> list[Change]:
+    """What turns CI red: a lasting regression seen twice, by a later run or by a re-run
+    of the night that started it (the nightly's cell job re-runs it; trend --confirm
+    does locally). One seen only in the newest run is pending: reported, not red."""
+    return [
+        c
+        for c in lasting(series, said)
+        if c.runs_after >= 1 or "confirmed" in said.get((c.series, c.first_run), "")
+    ]
+
+
+def plot_links(series: list[Series], base_url: str) -> dict[str, str]:
+    """Cell -> the address of its plot (as ``write`` names it) under ``base_url``."""
+    return {s.key[0]: f"{base_url.rstrip('/')}/trend-{s.key[0]}.png" for s in series}
+
+
 def step_summary(series: list[Series], said: Said, plot_links: dict[str, str] | None) -> str:
     """GitHub-flavoured markdown for a CI step summary: a row per regression of
-    ``regressions`` (with how it is known: later runs, a re-run, or not yet), then one
-    line counting series, epochs and improvements. ``plot_links`` maps a cell to its
-    plot's address (the plots are per cell); a row links its cell's plot when given."""
+    ``regressions`` (with how it is known: later runs or a re-run), the pending ones,
+    then one line counting series, epochs, improvements and FAILED runs. ``plot_links``
+    maps a cell to its plot's address (the plots are per cell)."""
     red = regressions(series, said)
+    pending = [c for c in lasting(series, said) if c not in red]
     lines = [f"## Nightly trend: {len(red)} regression(s)", ""]
     if red:
         lines += [
@@ -290,6 +306,11 @@ def step_summary(series: list[Series], said: Said, plot_links: dict[str, str] | 
             )
     else:
         lines.append("No lasting regression.")
+    lines += [
+        f"- pending, seen once in the newest run: {c.series[0]} {c.series[2]} "
+        f"{c.series[3]} {format_size(c.series[4])} {c.change_pct:+.1f}% from {c.first_run}"
+        for c in pending
+    ]
     improvements = sum(c.kind == "improvement" for s in series for c in s.changes)
     lines += [
         "",

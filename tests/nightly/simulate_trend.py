@@ -35,12 +35,24 @@ SEED = 20261207
 @dataclass(frozen=True)
 class Measured:
     noise_pct: float
-    histories: int
-    detected: float  # share of step histories flagged by the last night
-    median_delay: float | None  # nights after the step's first, over those detected
-    within_4: float  # share flagged with a delay of at most 4 nights
+    histories: int  # with the step, and as many without
+    # Per step history flagged by the last night: nights after the step's first night
+    # until it was (0: flagged the night the new level was first measured).
+    delays: tuple[int, ...]
     false_last: float  # share of no-step histories with a change in the last report
-    false_any: float  # ... in any night's report
+    false_any: float | None  # ... in any night's report (None: not measured)
+
+    @property
+    def detected(self) -> float:
+        return len(self.delays) / self.histories
+
+    @property
+    def median_delay(self) -> float | None:
+        return float(np.median(self.delays)) if self.delays else None
+
+    def within(self, nights: int) -> float:
+        """Share of the step histories flagged with a delay of at most ``nights``."""
+        return sum(d <= nights for d in self.delays) / self.histories
 
 
 def _run_id(night: int) -> str:
@@ -94,8 +106,15 @@ def flagged_by_night(frame: pd.DataFrame, nights: range, criteria: trend.Criteri
 
 
 def measure(
-    noise_pct: float, count: int, seed: int = SEED, criteria: trend.Criteria | None = None
+    noise_pct: float,
+    count: int,
+    seed: int = SEED,
+    criteria: trend.Criteria | None = None,
+    every_night: bool = True,
 ) -> Measured:
+    """The figures at one noise level over ``count`` histories with the step and
+    ``count`` without; ``every_night=False`` analyses the no-step ones only as of the
+    last night (faster; false_any is then None)."""
     rng = np.random.default_rng([seed, round(noise_pct * 1000)])
     criteria = criteria or trend.Criteria()
     step = flagged_by_night(
@@ -103,17 +122,16 @@ def measure(
     )
     step["hit"] = [any(abs(f - STEP_AT) <= 1 for f in firsts) for firsts in step["firsts"]]
     delays = step[step["hit"]].groupby("cell")["night"].min() - STEP_AT
-    flat = flagged_by_night(histories(rng, noise_pct, 0.0, count), range(1, NIGHTS), criteria)
+    nights = range(1, NIGHTS) if every_night else range(NIGHTS - 1, NIGHTS)
+    flat = flagged_by_night(histories(rng, noise_pct, 0.0, count), nights, criteria)
     flat["any"] = [bool(firsts) for firsts in flat["firsts"]]
     last = flat[flat["night"] == NIGHTS - 1]
     return Measured(
         noise_pct=noise_pct,
         histories=count,
-        detected=len(delays) / count,
-        median_delay=float(np.median(delays)) if len(delays) else None,
-        within_4=float((delays <= 4).sum()) / count,
+        delays=tuple(int(d) for d in delays),
         false_last=float(last["any"].mean()),
-        false_any=float(flat.groupby("cell")["any"].any().mean()),
+        false_any=float(flat.groupby("cell")["any"].any().mean()) if every_night else None,
     )
 
 
@@ -125,9 +143,10 @@ def table(rows: list[Measured]) -> str:
     ]
     for r in rows:
         delay = "-" if r.median_delay is None else f"{r.median_delay:g}"
+        any_night = "-" if r.false_any is None else f"{r.false_any:.1%}"
         lines.append(
-            f"| {r.noise_pct:g}% | {r.detected:.0%} | {delay} | {r.within_4:.0%} "
-            f"| {r.false_last:.1%} | {r.false_any:.1%} |"
+            f"| {r.noise_pct:g}% | {r.detected:.0%} | {delay} | {r.within(4):.0%} "
+            f"| {r.false_last:.1%} | {any_night} |"
         )
     return "\n".join(lines)
 
