@@ -64,7 +64,7 @@ def test_two_nights_pushing_at_once_both_land(
     first = history_branch.open_branch(remote, BRANCH, tmp_path / "first")
     second = history_branch.open_branch(remote, BRANCH, tmp_path / "second")
     adds = history_branch.add_runs(RUNS[1:])
-    raced = []
+    raced: list[bool] = []
 
     def late(folder: Path) -> str | None:
         # The other night pushes between this one's fetch and its push.
