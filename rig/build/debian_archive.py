@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +189,27 @@ class Suite:
                 excerpt=(result.stderr or result.stdout)[-2000:],
             )
         return sorted(found, key=version_key, reverse=True)
+
+    def serves_source(self, package: str, version: str) -> bool:
+        """Whether the mirror serves the source package's .dsc (asked with a HEAD
+        request; nothing is downloaded): an index can list what is not there yet."""
+        printed = self._apt(
+            ["source", "--print-uris", f"{package}={version}"], cwd=self.home, check=False
+        )
+        uris = [
+            line.split()[0].strip("'")
+            for line in printed.stdout.splitlines()
+            if line.startswith("'") and ".dsc'" in line
+        ]
+        if printed.returncode != 0 or not uris:
+            return False
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(uris[0], method="HEAD"), timeout=60
+            ) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
 
     def fetch_source(self, package: str, version: str, dest: Path) -> Path | None:
         """The source package's .dsc (and its tarballs) in ``dest``, or None when the

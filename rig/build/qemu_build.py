@@ -137,8 +137,19 @@ def _run_logged(cmd: list[str], cwd: Path, log: Path, label: str, progress: Prog
     buildlog.run(cmd, log, label, show_step, cwd=cwd, check="QEMU build", env=env)
 
 
+def _required_cached() -> bool:
+    """CI says the QEMU build was restored from its cache: building it is an error."""
+    return "qemu" in os.environ.get("SMMU_RIG_REQUIRE_CACHED", "").split(",")
+
+
 def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> BuiltQemu:
     """qemu-system-aarch64 with the model, and its qtest: cached, or built now (minutes)."""
+    if _required_cached() and not any((cache / "qemu").glob("*/complete")):
+        raise UserError(
+            f"SMMU_RIG_REQUIRE_CACHED=qemu: a restored cache should hold a QEMU build, but "
+            f"{cache / 'qemu'} has none; is SMMU_RIG_CACHE ({cache}) where the cache was "
+            "restored to?"
+        )
     with progress.phase("QEMU source"):
         source = qemu_source.resolve(cache, qemu_src)
     model, patches = _model_hashes(), _patch_hashes()
@@ -150,7 +161,7 @@ def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Buil
     with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
         if stamp.exists() and built.binary.exists() and built.qtest.exists():
             return built
-        if "qemu" in os.environ.get("SMMU_RIG_REQUIRE_CACHED", "").split(","):
+        if _required_cached():
             raise UserError(
                 f"SMMU_RIG_REQUIRE_CACHED=qemu: a restored cache should hold QEMU "
                 f"{source.version} with this model, but {home} has no finished build; is "

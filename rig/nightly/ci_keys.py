@@ -43,17 +43,16 @@ def _suite(name: str) -> debian_archive.Suite:
 
 @functools.cache
 def resolved_qemu() -> dict[str, str]:
-    versions = [
-        v
-        for v in _suite(qemu_source.SUITE).source_versions(qemu_source.PACKAGE)
-        if debian_archive.compare_versions(
-            qemu_source.upstream_version(v), qemu_source.MINIMUM_VERSION
-        )
-        >= 0
-    ]
-    if not versions:
-        raise InfraError(f"Debian's {qemu_source.SUITE} lists no usable QEMU source")
-    return {"package": qemu_source.PACKAGE, "version": versions[0]}
+    """The QEMU source the rig's build would take: the newest version the index lists
+    and the mirror serves (what qemu_source downloads), at least the model's minimum."""
+    suite = _suite(qemu_source.SUITE)
+    for version in suite.source_versions(qemu_source.PACKAGE):
+        upstream = qemu_source.upstream_version(version)
+        if debian_archive.compare_versions(upstream, qemu_source.MINIMUM_VERSION) < 0:
+            continue
+        if suite.serves_source(qemu_source.PACKAGE, version):
+            return {"package": qemu_source.PACKAGE, "version": version}
+    raise InfraError(f"Debian's {qemu_source.SUITE} serves no usable QEMU source")
 
 
 @functools.cache

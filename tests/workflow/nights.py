@@ -105,7 +105,11 @@ class KernelRepo:
         self.url = f"file://{self.git_dir}"
 
     def create(self) -> None:
-        if (self.git_dir / "refs" / "heads" / "stable").exists():
+        """The repository at its first commit (made once; later runs start from it)."""
+        if (self.git_dir / "refs" / "tags" / "base").exists():
+            env = self._env()
+            for branch in ("main", "stable"):
+                git("update-ref", f"refs/heads/{branch}", "refs/tags/base", env=env)
             return
         tree = src.resolve(None, paths.cache_root(), "debian:6.1").tree
         git("init", "-q", "--bare", str(self.git_dir))
@@ -115,6 +119,7 @@ class KernelRepo:
         head = git("rev-parse", "HEAD", env=env)
         git("update-ref", "refs/heads/main", head, env=env)
         git("update-ref", "refs/heads/stable", head, env=env)
+        git("update-ref", "refs/tags/base", head, env=env)
         git("symbolic-ref", "HEAD", "refs/heads/main", env=env)
 
     def _env(self, work_tree: Path | None = None) -> dict[str, str]:
@@ -123,19 +128,20 @@ class KernelRepo:
             env["GIT_WORK_TREE"] = str(work_tree)
         return env
 
-    def commit(self, branch: str, path: str, edit: str, message: str) -> str:
-        """A commit on ``branch`` whose ``path`` is edited by ``edit`` (appended, or
-        inserted after the line holding the marker before '|||')."""
+    def commit(self, branch: str, path: str, edits: list[str], message: str) -> str:
+        """A commit on ``branch`` whose ``path`` is edited by each of ``edits`` in turn
+        (appended, or inserted after the line holding the marker before '|||')."""
         env = self._env()
         git("read-tree", f"refs/heads/{branch}", env=env)
         text = git("show", f"refs/heads/{branch}:{path}", env=env) + "\n"
-        if "|||" in edit:
-            marker, addition = edit.split("|||", 1)
-            at = text.index(marker) + len(marker)
-            at = text.index("\n", at) + 1
-            text = text[:at] + addition + text[at:]
-        else:
-            text += edit
+        for edit in edits:
+            if "|||" in edit:
+                marker, addition = edit.split("|||", 1)
+                at = text.index(marker) + len(marker)
+                at = text.index("\n", at) + 1
+                text = text[:at] + addition + text[at:]
+            else:
+                text += edit
         blob = subprocess.run(
             ["git", "hash-object", "-w", "--stdin"], input=text, capture_output=True, text=True,
             env={**os.environ, **env}, check=True,

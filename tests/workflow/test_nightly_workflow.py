@@ -117,13 +117,14 @@ def four_nights(work: Path) -> Iterator[tuple[Runner, Store, list[Night]]]:
     done.append(runner.run("1002"))
     RECORDED.append(branch_runs(runner))
     kernel.commit(
-        "main", "drivers/iommu/iommu.c", "/* night 3: an unrelated comment */\n", "night 3"
+        "main", "drivers/iommu/iommu.c", ["/* night 3: an unrelated comment */\n"], "night 3"
     )
     done.append(runner.run("1003"))
     RECORDED.append(branch_runs(runner))
     kernel.commit(
         "main", "drivers/iommu/dma-iommu.c",
-        "size = iova_align(iovad, size + iova_off);|||" + nights.SLOW_UNMAP,
+        ["#include <linux/atomic.h>|||#include <linux/delay.h>\n",
+         "size = iova_align(iovad, size + iova_off);|||" + nights.SLOW_UNMAP],
         "night 4: slower 1M unmap",
     )  # fmt: skip
     done.append(runner.run("1004"))
@@ -131,7 +132,7 @@ def four_nights(work: Path) -> Iterator[tuple[Runner, Store, list[Night]]]:
 
 
 def test_night_1_measures_every_cell(four_nights: tuple[Runner, Store, list[Night]]) -> None:
-    runner, store, done = four_nights
+    _runner, store, done = four_nights
     night = done[0]
     assert night.job("set-matrix")[0].outputs["count"] == "2"
     assert measured_cells(night) == sorted([MAIN_CELL, STABLE_CELL])
@@ -143,27 +144,27 @@ def test_night_1_measures_every_cell(four_nights: tuple[Runner, Store, list[Nigh
             or "build (with the MMU-500 model)" not in job.log_text()
         )
     assert night.job("trend")[0].result == "success", night.job("trend")[0].log_text()[-3000:]
-    assert len(branch_runs(runner)) == 2
+    assert len(RECORDED[0]) == 2
     assert any(line.startswith("cache saved kernel-") for line in store.log)
 
 
 def test_night_2_measures_nothing_and_keeps_the_trend(
     four_nights: tuple[Runner, Store, list[Night]],
 ) -> None:
-    runner, _, done = four_nights
+    _runner, _, done = four_nights
     night = done[1]
     assert night.job("set-matrix")[0].outputs["count"] == "0"
     assert [j.result for j in night.job("cell")] == ["skipped"]
     trend = night.job("trend")[0]
     assert trend.result == "success", trend.log_text()[-3000:]
     assert "2 run(s) recorded" in trend.log_text()
-    assert len(branch_runs(runner)) == 2
+    assert len(RECORDED[1]) == 2
 
 
 def test_night_3_measures_the_changed_cell_incrementally(
     four_nights: tuple[Runner, Store, list[Night]],
 ) -> None:
-    runner, _, done = four_nights
+    _runner, _, done = four_nights
     night = done[2]
     assert measured_cells(night) == [MAIN_CELL]
     (job,) = night.job("cell")
@@ -174,7 +175,7 @@ def test_night_3_measures_the_changed_cell_incrementally(
                 if "-rig-" in line and "files compiled" in line]  # fmt: skip
     assert compiled and max(compiled) < 50, compiled  # incremental: not the whole kernel
     assert night.job("trend")[0].result == "success"
-    assert len(branch_runs(runner)) == 3
+    assert len(RECORDED[2]) == 3
 
 
 def test_night_4_turns_red_on_the_regression_only(
