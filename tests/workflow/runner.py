@@ -62,6 +62,32 @@ class JobResult:
 
 
 @dataclass
+class _Job:
+    """One job's state while its steps run."""
+
+    box: actions.Container
+    logs: Path
+    spec: dict[str, Any]
+    context: dict[str, Any]
+    sha: str
+    deadline: float
+    permissions: dict[str, str]
+    result: JobResult
+    steps: dict[str, Any] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    failed: bool = False
+
+    def record(self, step: dict[str, Any], done: StepResult, outputs: dict[str, str]) -> None:
+        self.result.steps.append(done)
+        if "id" in step:
+            self.steps[step["id"]] = {
+                "outputs": outputs,
+                "outcome": done.outcome,
+                "conclusion": done.outcome,
+            }
+
+
+@dataclass
 class Night:
     run_id: str
     jobs: dict[str, list[JobResult]]
@@ -179,96 +205,106 @@ class Runner:
         return results
 
     # -- one job in its container --------------------------------------------------------
-    def _leg(  # noqa: PLR0915 (one job's steps in the order a runner takes them)
+    def _leg(
         self, job: str, title: str, spec: dict[str, Any], context: dict[str, Any], sha: str
     ) -> JobResult:
+        """One job (one matrix leg) in a fresh copy of the image, its steps in order."""
         if spec.get("container") != "debian:12":
             raise RuntimeError(f"job {job}: only container: debian:12 is emulated")
         started = time.monotonic()
         slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in title)
         folder = self.work / f"night-{self.run_id}" / slug
         root = folder / "root"
-        logs = folder / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        (folder / "logs").mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(self.image), str(root)], check=True)
         workspace = f"/__w/{self.repo.name}/{self.repo.name}"
-        box = actions.Container(root, workspace)
+        state = _Job(
+            box=actions.Container(root, workspace),
+            logs=folder / "logs",
+            spec=spec,
+            context=context,
+            sha=sha,
+            deadline=started + 60 * float(spec.get("timeout-minutes", 360)),
+            permissions={**_perms(self.spec.get("permissions")), **_perms(spec.get("permissions"))},
+            result=JobResult(job, title, "success"),
+        )
         self._mount(root)
-        result = JobResult(job, title, "success")
-        deadline = started + 60 * float(spec.get("timeout-minutes", 360))
-        permissions = {**_perms(self.spec.get("permissions")), **_perms(spec.get("permissions"))}
         try:
-            for sub in ("github/home", f"__w/{self.repo.name}/{self.repo.name}", "__w/_temp"):
+            for sub in ("github/home", workspace.lstrip("/"), "__w/_temp"):
                 (root / sub).mkdir(parents=True, exist_ok=True)
-            job_env = spec.get("env") or {}
-            steps_ctx: dict[str, Any] = {}
-            extra_env: dict[str, str] = {}
-            failed = False
             for index, step in enumerate(spec.get("steps", []), start=1):
-                label = step.get("name") or step.get("uses") or step.get("run", "").split("\n")[0]
-                label = f"{index:02d} {label}"[:80]
-                status = {
-                    "success": lambda: not failed,  # noqa: B023 (called in this iteration)
-                    "failure": lambda: failed,  # noqa: B023
-                    "always": lambda: True,
-                    "cancelled": lambda: False,
-                }
-                state = "failure" if failed else "success"
-                ctx = {**context, "steps": steps_ctx, "job": {"status": state},
-                       "runner": {"os": "Linux", "temp": "/__w/_temp"}}  # fmt: skip
-                env_ctx: dict[str, str] = {}
-                for layer in (self.spec.get("env") or {}, job_env, step.get("env") or {}):
-                    ev = Evaluator({**ctx, "env": env_ctx}, status)
-                    env_ctx.update({k: interpolate(str(v), ev) for k, v in layer.items()})
-                env_ctx.update(extra_env)
-                ev = Evaluator({**ctx, "env": env_ctx}, status)
-                if not condition(step.get("if", "success()"), ev):
-                    result.steps.append(StepResult(label, "skipped", None))
-                    if "id" in step:
-                        steps_ctx[step["id"]] = {
-                            "outputs": {},
-                            "outcome": "skipped",
-                            "conclusion": "skipped",
-                        }
-                    continue
-                log = logs / f"{label.replace('/', '_').replace(' ', '_')}.log"
-                outputs: dict[str, str] = {}
-                try:
-                    if time.monotonic() > deadline:
-                        raise actions.ActionFailed("the job exceeded its timeout-minutes")
-                    if "run" in step:
-                        outputs, summary, new_env = self._run_step(
-                            box, step, ev, env_ctx, permissions, log, deadline
-                        )
-                        result.summary += summary
-                        extra_env.update(new_env)
-                    else:
-                        outputs = self._uses(box, step, ev, sha, log)
-                    outcome = "success"
-                except actions.ActionFailed as err:
-                    with log.open("a") as handle:
-                        handle.write(f"\n##[error]{err}\n")
-                    print(f"[runner] {title}: step {label} FAILED: {str(err)[:300]}", flush=True)
-                    outcome = "failure"
-                    failed = True
-                result.steps.append(StepResult(label, outcome, log))
-                if "id" in step:
-                    steps_ctx[step["id"]] = {
-                        "outputs": outputs,
-                        "outcome": outcome,
-                        "conclusion": outcome,
-                    }
-            result.result = "failure" if failed else "success"
-            ev = Evaluator({**context, "steps": steps_ctx}, {"always": lambda: True})
-            result.outputs = {
+                self._step(state, index, step)
+            state.result.result = "failure" if state.failed else "success"
+            ev = Evaluator({**context, "steps": state.steps}, {"always": lambda: True})
+            state.result.outputs = {
                 k: interpolate(str(v), ev) for k, v in (spec.get("outputs") or {}).items()
             }
         finally:
             self._unmount(root)
-            shutil.rmtree(root, ignore_errors=False) if _nothing_mounted(root) else None
-        result.seconds = time.monotonic() - started
-        print(f"[runner] {title}: {result.result} in {result.seconds:.0f} s", flush=True)
-        return result
+            if _nothing_mounted(root):
+                shutil.rmtree(root)
+        state.result.seconds = time.monotonic() - started
+        print(
+            f"[runner] {title}: {state.result.result} in {state.result.seconds:.0f} s", flush=True
+        )
+        return state.result
+
+    def _evaluator(self, state: _Job, step: dict[str, Any]) -> tuple[Evaluator, dict[str, str]]:
+        """The step's expression contexts, with ``env`` built layer by layer (workflow,
+        job, step, then what earlier steps wrote to GITHUB_ENV)."""
+        failed = state.failed
+        status = {
+            "success": lambda: not failed,
+            "failure": lambda: failed,
+            "always": lambda: True,
+            "cancelled": lambda: False,
+        }
+        context = {
+            **state.context,
+            "steps": state.steps,
+            "job": {"status": "failure" if failed else "success"},
+            "runner": {"os": "Linux", "temp": "/__w/_temp"},
+        }
+        env: dict[str, str] = {}
+        for layer in (
+            self.spec.get("env") or {},
+            state.spec.get("env") or {},
+            step.get("env") or {},
+        ):
+            ev = Evaluator({**context, "env": env}, status)
+            env.update({k: interpolate(str(v), ev) for k, v in layer.items()})
+        env.update(state.extra_env)
+        return Evaluator({**context, "env": env}, status), env
+
+    def _step(self, state: _Job, index: int, step: dict[str, Any]) -> None:
+        label = step.get("name") or step.get("uses") or step.get("run", "").split("\n")[0]
+        label = f"{index:02d} {label}"[:80]
+        ev, env = self._evaluator(state, step)
+        if not condition(step.get("if", "success()"), ev):
+            state.record(step, StepResult(label, "skipped", None), {})
+            return
+        log = state.logs / f"{label.replace('/', '_').replace(' ', '_')}.log"
+        outputs: dict[str, str] = {}
+        try:
+            if time.monotonic() > state.deadline:
+                raise actions.ActionFailed("the job exceeded its timeout-minutes")
+            if "run" in step:
+                outputs, summary, new_env = self._run_step(
+                    state.box, step, ev, env, state.permissions, log, state.deadline
+                )
+                state.result.summary += summary
+                state.extra_env.update(new_env)
+            else:
+                outputs = self._uses(state.box, step, ev, state.sha, log)
+            outcome = "success"
+        except actions.ActionFailed as err:
+            with log.open("a") as handle:
+                handle.write(f"\n##[error]{err}\n")
+            title = state.result.name
+            print(f"[runner] {title}: step {label} FAILED: {str(err)[:300]}", flush=True)
+            outcome = "failure"
+            state.failed = True
+        state.record(step, StepResult(label, outcome, log), outputs)
 
     def _run_step(  # noqa: PLR0917
         self,
