@@ -61,6 +61,14 @@ class JobResult:
         return "\n".join(s.log.read_text(errors="replace") for s in self.steps if s.log)
 
 
+class StepFailed(actions.ActionFailed):
+    """A run: step's non-zero exit, with what it wrote to its file commands."""
+
+    def __init__(self, message: str, written: tuple[dict[str, str], str, dict[str, str]]):
+        super().__init__(message)
+        self.written = written
+
+
 @dataclass
 class _Job:
     """One job's state while its steps run."""
@@ -298,6 +306,10 @@ class Runner:
                 outputs = self._uses(state.box, step, ev, state.sha, log)
             outcome = "success"
         except actions.ActionFailed as err:
+            if isinstance(err, StepFailed):
+                outputs, summary, new_env = err.written
+                state.result.summary += summary
+                state.extra_env.update(new_env)
             with log.open("a") as handle:
                 handle.write(f"\n##[error]{err}\n")
             title = state.result.name
@@ -355,11 +367,14 @@ class Runner:
                 _kill_inside(box.root)
                 child.kill()
                 raise actions.ActionFailed("the job exceeded its timeout-minutes") from None
+        # The file commands count whatever the step's exit code: a failed step's summary
+        # is shown, its outputs and env are set.
+        text = {name: (box.root / path.lstrip("/")).read_text() for name, path in files.items()}
+        written = _key_values(text["output"]), text["summary"], _key_values(text["env"])
         if code != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            raise actions.ActionFailed(f"Process completed with exit code {code}.\n{tail}")
-        text = {name: (box.root / path.lstrip("/")).read_text() for name, path in files.items()}
-        return _key_values(text["output"]), text["summary"], _key_values(text["env"])
+            raise StepFailed(f"Process completed with exit code {code}.\n{tail}", written)
+        return written
 
     def _ca_env(self, root: Path) -> dict[str, str]:
         """This machine's CA bundle for pip inside the root, as .ci/fresh-root passes it."""

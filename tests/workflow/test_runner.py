@@ -60,7 +60,9 @@ jobs:
           name: out-${{ matrix.n }}
           path: out/
       - id: fails
-        run: exit 3
+        run: |
+          echo "failing step wrote this" >> "$GITHUB_STEP_SUMMARY"
+          exit 3
       - if: always()
         run: echo "after=${{ steps.fails.outcome }}" >> "$GITHUB_STEP_SUMMARY"
       - run: echo never
@@ -115,6 +117,7 @@ def test_a_small_workflow(tmp_path: Path) -> None:
         assert leg.result == "failure"
         assert [s.outcome for s in leg.steps][-3:] == ["failure", "success", "skipped"]
         assert f"wrote hello-{n}" in leg.summary and "after=failure" in leg.summary
+        assert "failing step wrote this" in leg.summary
     (third,) = night.job("third")
     assert third.result == "success", third.log_text()
     assert third.summary.splitlines()[:2] == ["hello-a", "hello-b"]
