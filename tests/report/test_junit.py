@@ -19,6 +19,7 @@ from junitparser import JUnitXml
 
 from rig import paths
 from rig.report import exports, junit
+from tests.report.failed_runs import fail_a_check
 
 PUBLISHED = paths.DEFAULT_RESULTS / "20261125-024623-mmu500-noncoherent-icount"
 
@@ -124,23 +125,11 @@ def _copy(tmp_path: Path, name: str = PUBLISHED.name) -> Path:
     return run
 
 
-def _fail_a_check(run: Path) -> None:
-    checks = json.loads((run / "correctness.json").read_text())
-    checks["final"]["verdict"] = "FAILED"
-    checks["final"]["checks"][1] = {
-        "name": "console: Oops",
-        "passed": False,
-        "detail": "boot final-r1: Unable to handle kernel paging request",
-        "log": None,
-    }
-    (run / "correctness.json").write_text(json.dumps(checks))
-
-
 def test_the_export_is_valid_against_the_strict_schema_passed_or_failed(tmp_path: Path) -> None:
     run = _copy(tmp_path)
     exports.write(run)
     assert strict_ant_violations(run / "junit.xml") == []
-    _fail_a_check(run)
+    fail_a_check(run)
     exports.write(run)
     assert strict_ant_violations(run / "junit.xml") == []
     root = ET.parse(run / "junit.xml").getroot()

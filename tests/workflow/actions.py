@@ -106,12 +106,17 @@ def checkout(box: Container, remote: str, sha: str, git_in_container: bool) -> d
     return {}
 
 
-def cache_restore(store: Store, box: Container, inputs: dict[str, Any]) -> dict[str, str]:
+def _cache_inputs(inputs: dict[str, Any]) -> tuple[list[str], str, str]:
+    """A cache step's paths, key and the version its paths make."""
     paths = _lines(inputs.get("path"))
     key = str(inputs.get("key") or "")
     if not paths or not key:
         raise ActionFailed("cache: 'path' and 'key' are required")
-    version = _version(paths)
+    return paths, key, _version(paths)
+
+
+def cache_restore(store: Store, box: Container, inputs: dict[str, Any]) -> dict[str, str]:
+    _, key, version = _cache_inputs(inputs)
     entries = [e for e in store.entries() if e["version"] == version]
     match = next((e for e in reversed(entries) if e["key"] == key), None)
     if match is None:
@@ -138,11 +143,7 @@ def cache_restore(store: Store, box: Container, inputs: dict[str, Any]) -> dict[
 
 
 def cache_save(store: Store, box: Container, inputs: dict[str, Any]) -> dict[str, str]:
-    paths = _lines(inputs.get("path"))
-    key = str(inputs.get("key") or "")
-    if not paths or not key:
-        raise ActionFailed("cache: 'path' and 'key' are required")
-    version = _version(paths)
+    paths, key, version = _cache_inputs(inputs)
     if any(e["key"] == key and e["version"] == version for e in store.entries()):
         store.log.append(f"cache save skipped: {key} exists")
         print(f"warning: Unable to reserve cache with key {key}, another job may be creating it")

@@ -169,16 +169,8 @@ def seed_qemu(store: actions.Store, work: Path) -> str:
     subprocess.run(
         ["cp", "-a", str(paths.cache_root() / "qemu" / "debian-source"), str(inside)], check=True
     )
-    actions.cache_save(store, _AtFolder(staging), {"path": ".rig-cache/qemu", "key": key})
+    # An empty workspace: relative paths start at the staging folder.
+    workspace = actions.Container(staging, "")
+    actions.cache_save(store, workspace, {"path": ".rig-cache/qemu", "key": key})
     shutil.rmtree(staging)
     return key
-
-
-class _AtFolder(actions.Container):
-    """A plain folder as the workspace (the seed is packed from outside any job)."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder, "")
-
-    def host(self, path: str) -> Path:
-        return self.root / path
