@@ -32,10 +32,16 @@ def test_the_qtests_pass(rig_qemu: BuiltQemu) -> None:
     results = _TAP_RESULT.findall(result.stdout)
     failed = [name for verdict, name in results if verdict == "not ok"]
     assert result.returncode == 0 and not failed, result.stdout[-4000:] + result.stderr[-4000:]
-    # Probe values, stream matching, translation, each invalidation, sync, faults and
-    # syndromes, bypass, unsupported configurations, IOTLB capacity, the walk cache and
-    # the probe device.
-    assert len(results) >= 36, result.stdout
+    # Probe and reset values, stream matching and global faults, translation at 4K and
+    # 64K and through TTBR1, each invalidation and the sync that completes it, faults
+    # and syndromes, walks that abort, bypass, unsupported configurations, IOTLB
+    # capacity, the walk cache, the strict view and the probe device.
+    assert len(results) >= 52, result.stdout
+    # A configuration the model cannot walk is a translation fault on every access
+    # and one log line, naming it.
+    granule = [line for line in result.stderr.splitlines() if "uses the 16K granule" in line]
+    assert len(granule) == 1, result.stderr[-2000:]
+    assert "cache-maintenance violation: cb=0 stream=0x20" in result.stderr
     # The TLB and walk-cache tests use entries on purpose after changing the tables
     # without invalidating (or syncing): the stale-translation sanitizer names each
     # use, with where, and what was served against what the tables say.

@@ -47,6 +47,8 @@
 #include "migration/vmstate.h"
 #include "qemu/error-report.h"
 #include "qemu/timer.h"
+#include "qemu/main-loop.h"
+#include "block/aio.h"
 #include "exec/icount.h"
 #include "hw/core/cpu.h"
 #include "system/address-spaces.h"
@@ -57,6 +59,7 @@
 #define GR0_SACR            0x010
 #define GR0_ID0             0x020
 #define GR0_ID7             0x03c
+#define GR0_SGFAR           0x040
 #define GR0_SGFSR           0x048
 #define GR0_SGFSRRESTORE    0x04c
 #define GR0_SGFSYNR0        0x050
@@ -73,10 +76,19 @@
 #define GR0_S2CR(n)         (0xc00 + 4 * (n))
 
 #define SCR0_CLIENTPD       (1u << 0)
+/* the MMU-500's sACR (its ACR): CACHE_LOCK makes every CBn_ACTLR read-only */
+#define SACR_CACHE_LOCK     (1u << 26)
 #define SCR0_GFIE           (1u << 2)
 #define SCR0_USFCFG         (1u << 10)
+/* stream match conflicts fault: read-only 1 on the MMU-500 */
+#define SCR0_SMCFCFG        (1u << 21)
 
+/* Global fault status: one record, further faults only set MULTI */
 #define SGFSR_USF           (1u << 1)
+#define SGFSR_SMCF          (1u << 2)
+#define SGFSR_UCBF          (1u << 3)
+#define SGFSR_MULTI         (1u << 31)
+#define SGFSYNR0_WNR        (1u << 1)
 
 #define ID0_S1TS            (1u << 30)
 #define ID0_SMS             (1u << 27)
@@ -88,6 +100,7 @@
 #define ID1_NUMPAGENDXB(n)  ((uint32_t)(n) << 28)
 #define ID1_NUMCB(n)        ((uint32_t)(n))
 #define ID2_PTFS_4K         (1u << 12)
+#define ID2_PTFS_64K        (1u << 14)
 #define ID2_UBS(n)          ((uint32_t)(n) << 8)
 #define ID2_OAS(n)          ((uint32_t)(n) << 4)
 #define ID2_IAS(n)          ((uint32_t)(n))
@@ -95,9 +108,15 @@
 #define ID7_MINOR(n)        ((uint32_t)(n))
 #define ID_SIZE_48          5
 
+/*
+ * Stream match: the MMU-500 takes 15-bit stream IDs (ID0.NUMSIDB 15, no
+ * extended IDs), so SMR.ID and SMR.MASK are 15 bits and bit 15 is reserved.
+ */
+#define SID_MASK            ((1u << MMU500_SID_BITS) - 1)
 #define SMR_VALID           (1u << 31)
-#define SMR_MASK(v)         (((v) >> 16) & 0x7fff)
-#define SMR_ID(v)           ((v) & 0x7fff)
+#define SMR_MASK(v)         (((v) >> 16) & SID_MASK)
+#define SMR_ID(v)           ((v) & SID_MASK)
+#define SMR_WRITABLE        (SMR_VALID | (SID_MASK << 16) | SID_MASK)
 
 #define S2CR_TYPE(v)        (((v) >> 16) & 3)
 #define S2CR_TYPE_TRANS     0
@@ -112,6 +131,14 @@
 #define CBA2R_VA64          (1u << 0)
 #define CBAR_TYPE(v)        (((v) >> 16) & 3)
 #define CBAR_TYPE_S1_S2BYPASS 1
+#define CBAR_VMID(v)        ((v) & 0xff)
+#define CBAR_HYPC           (1u << 10)
+
+/* Reset values that are not 0 */
+#define MMU500_SACR_RESET   (SACR_CACHE_LOCK | 0x1c)
+#define MMU500_CBAR_RESET   0x00020000u
+#define MMU500_ACTLR_RESET  0x3u
+#define MMU500_SCTLR_RESET  0x100u
 
 /* Context bank registers */
 #define CB_SCTLR            0x000
@@ -148,11 +175,13 @@
 #define FSR_ASF             (1u << 7)
 #define FSR_MULTI           (1u << 31)
 #define FSR_FAULT           (FSR_MULTI | 0x1feu)
+/* FSR.FORMAT: the fault record is in the AArch64 (long-descriptor) format */
+#define FSR_FORMAT_AARCH64  (2u << 9)
 #define FSYNR0_PLVL(l)      ((uint32_t)(l) & 3)
 #define FSYNR0_WNR          (1u << 4)
 #define FSYNR0_PTWF         (1u << 10)
 
-/* Stage-1 AArch64 descriptors, 4K granule */
+/* Stage-1 AArch64 descriptors; the address is granule-aligned */
 #define DESC_VALID          (1ULL << 0)
 #define DESC_TABLE          (1ULL << 1)
 #define DESC_AP_RDONLY      (1ULL << 7)
@@ -163,9 +192,11 @@
 #define TCR_EPD0            (1u << 7)
 #define TCR_TG0(v)          (((v) >> 14) & 3)
 #define TCR_T1SZ(v)         (((v) >> 16) & 0x3f)
+#define TCR_A1              (1u << 22)
 #define TCR_EPD1            (1u << 23)
 #define TCR_TG1(v)          (((v) >> 30) & 3)
 #define TCR2_PASIZE(v)      ((v) & 0xf)
+#define TCR2_AS             (1u << 4)
 
 #define TTBR_ASID(v)        ((uint16_t)((v) >> 48))
 #define TTBR_ADDR(v)        ((v) & 0x0000fffffffffff0ULL)
@@ -187,18 +218,43 @@ static void mmu500_update_irqs(MMU500State *s)
     }
 }
 
+static void mmu500_irq_bh(void *opaque)
+{
+    MMU500State *s = opaque;
+
+    qemu_mutex_lock(&s->mutex);
+    mmu500_update_irqs(s);
+    qemu_mutex_unlock(&s->mutex);
+}
+
+/*
+ * After a fault was recorded: the interrupt controller is entered under the
+ * BQL only, so a DMA from a thread that does not hold it (an iothread) has
+ * the interrupts raised from a bottom half.
+ */
+static void mmu500_raise_irqs(MMU500State *s)
+{
+    if (bql_locked()) {
+        mmu500_update_irqs(s);
+    } else {
+        qemu_bh_schedule(s->irq_bh);
+    }
+}
+
 static uint32_t mmu500_id(MMU500State *s, int n)
 {
     switch (n) {
     case 0:
         return ID0_S1TS | ID0_SMS | ID0_ATOSNS | ID0_PTFS_NO_AARCH32 |
                (s->coherent_walk ? ID0_CTTW : 0) |
-               ID0_NUMSIDB(15) | ID0_NUMSMRG(MMU500_NUM_SMR);
+               ID0_NUMSIDB(MMU500_SID_BITS) | ID0_NUMSMRG(MMU500_NUM_SMR);
     case 1:
         /* 4K pages; 2^(NUMPAGENDXB + 1) pages of global space */
         return ID1_NUMPAGENDXB(3) | ID1_NUMCB(MMU500_NUM_CB);
     case 2:
-        return ID2_PTFS_4K | ID2_UBS(ID_SIZE_48) | ID2_OAS(ID_SIZE_48) |
+        /* The MMU-500 walks 4K and 64K granules, never 16K (TRM, ID2) */
+        return ID2_PTFS_4K | ID2_PTFS_64K | ID2_UBS(ID_SIZE_48) |
+               ID2_OAS(ID_SIZE_48) |
                ID2_IAS(ID_SIZE_48);
     case 7:
         return ID7_MAJOR(2) | ID7_MINOR(1);     /* r2p1 */
@@ -242,22 +298,56 @@ typedef struct MMU500Walk {
 /* What bank @n's registers select for @iova, or why they cannot be walked. */
 typedef struct MMU500Regime {
     const char *unsupported;    /* NULL when the model can walk it */
-    uint16_t asid;
-    int start_level;
+    MMU500Tag tag;
+    int granule_bits;           /* 12 (4K) or 16 (64K) */
+    int va_bits;                /* the region's input size, 64 - TnSZ */
+    int start_level;            /* -1: outside both regions */
     int oas;
     uint64_t ttb;
 } MMU500Regime;
+
+/* The ASID of bank @n: TTBR1's with TCR.A1, 16 bits with TCR2.AS, else 8. */
+static uint16_t mmu500_asid(MMU500ContextBank *cb)
+{
+    uint16_t asid = TTBR_ASID((cb->tcr & TCR_A1) ? cb->ttbr1 : cb->ttbr0);
+
+    return (cb->tcr2 & TCR2_AS) ? asid : (asid & 0xff);
+}
+
+/* The tags bank @n's entries carry, and its invalidations match. */
+static void mmu500_tag(MMU500State *s, int n, MMU500Tag *tag)
+{
+    MMU500ContextBank *cb = &s->cb[n];
+
+    tag->cb = n;
+    tag->vmid = CBAR_VMID(cb->cbar);
+    tag->hyp = cb->cbar & CBAR_HYPC;
+    tag->asid = mmu500_asid(cb);
+}
+
+/* log2 of the granule a TG0 (@upper: TG1) value selects, or 0 if not walked */
+static int mmu500_granule_bits(uint32_t tg, bool upper, const char **name)
+{
+    static const int tg0_bits[] = { 12, 16, 14, 0 };
+    static const int tg1_bits[] = { 0, 14, 12, 16 };
+    int bits = upper ? tg1_bits[tg & 3] : tg0_bits[tg & 3];
+
+    *name = bits == 14 ? "the 16K granule, which the MMU-500 does not "
+                         "implement (ID2.PTFS: 4K and 64K)" :
+            "a reserved granule encoding";
+    return bits == 14 ? 0 : bits;
+}
 
 static void mmu500_regime(MMU500State *s, int n, uint64_t iova,
                           MMU500Regime *r)
 {
     MMU500ContextBank *cb = &s->cb[n];
     uint32_t pasize = TCR2_PASIZE(cb->tcr2);
-    int tsz, va_bits;
+    int tsz, stride;
     bool upper;
 
     memset(r, 0, sizeof(*r));
-    r->asid = TTBR_ASID(cb->ttbr0);
+    mmu500_tag(s, n, &r->tag);
     if (CBAR_TYPE(cb->cbar) != CBAR_TYPE_S1_S2BYPASS) {
         r->unsupported = "CBAR type other than stage 1 with stage 2 bypass";
         return;
@@ -268,45 +358,82 @@ static void mmu500_regime(MMU500State *s, int n, uint64_t iova,
     }
     upper = extract64(iova, 63, 1);
     tsz = upper ? TCR_T1SZ(cb->tcr) : TCR_T0SZ(cb->tcr);
-    if (upper ? TCR_TG1(cb->tcr) != 2 : TCR_TG0(cb->tcr) != 0) {
-        r->unsupported = "a granule other than 4K";
+    r->granule_bits = mmu500_granule_bits(upper ? TCR_TG1(cb->tcr) :
+                                          TCR_TG0(cb->tcr), upper,
+                                          &r->unsupported);
+    if (!r->granule_bits) {
         return;
     }
+    r->unsupported = NULL;
     if (tsz < 16 || tsz > 39) {
         r->unsupported = "a T0SZ/T1SZ outside 16..39";
         return;
     }
-    va_bits = 64 - tsz;
-    r->start_level = 4 - DIV_ROUND_UP(va_bits - 12, 9);
+    r->va_bits = 64 - tsz;
+    stride = r->granule_bits - 3;
+    r->start_level = 4 - DIV_ROUND_UP(r->va_bits - r->granule_bits, stride);
     r->oas = pasize < ARRAY_SIZE(pasize_bits) ? pasize_bits[pasize] : 48;
     r->oas = MIN(r->oas, 48);
     r->ttb = TTBR_ADDR(upper ? cb->ttbr1 : cb->ttbr0);
+    /*
+     * An address outside both regions, or in one whose walks are disabled
+     * (TCR.EPDn), is a translation fault.
+     */
     if ((upper ? (cb->tcr & TCR_EPD1) : (cb->tcr & TCR_EPD0)) ||
-        (upper ? ~iova : iova) >> va_bits) {
-        r->start_level = -1;    /* outside both regions: translation fault */
+        (upper ? ~iova : iova) >> r->va_bits) {
+        r->start_level = -1;
     }
 }
 
+/* The address range a level-@level descriptor maps, log2. */
+static int mmu500_level_shift(const MMU500Regime *r, int level)
+{
+    return r->granule_bits + (r->granule_bits - 3) * (3 - level);
+}
+
+/*
+ * Read a descriptor. The walker reads normal memory only: a table address
+ * that is not RAM (a device's registers, the SMMU's own among them, or
+ * nothing at all) ends the walk with an external abort, as a bus error would
+ * on hardware. So no walk ever re-enters a device model, this one included,
+ * and none takes the BQL.
+ */
 static bool mmu500_read_desc(MMU500State *s, uint64_t pa, bool view,
                              uint64_t *desc)
 {
+    MemoryRegion *mr;
+    hwaddr xlat, len = sizeof(*desc);
+
     if (view) {
         return smmu_sanitizer_read_view(&s->sanitizer, pa, desc) == 0;
     }
-    return ldq_le_dma(&address_space_memory, pa, desc,
-                      MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(&address_space_memory, pa, &xlat, &len,
+                                 false, MEMTXATTRS_UNSPECIFIED);
+    if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
+        len < sizeof(*desc)) {
+        return false;
+    }
+    *desc = ldq_le_p((uint8_t *)memory_region_get_ram_ptr(mr) + xlat);
+    return true;
 }
 
 /*
  * Walk bank @n's stage-1 tables for @iova. With @cached, start at the deepest
  * table the walk cache holds and fill it on the way down. With @view, read
  * descriptors as the strict non-coherent view has them.
+ *
+ * The start level indexes only the input bits of the region (VA[va_bits-1:
+ * shift]), for TTBR1 as for TTBR0. Blocks: levels 1 and 2 with a 4K granule,
+ * level 2 with 64K (a 64K level-1 block needs 52-bit addresses).
  */
 static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
                         uint64_t iova, bool cached, bool view, MMU500Walk *w)
 {
-    uint64_t table = r->ttb & DESC_ADDR;
+    uint64_t granule_mask = (1ULL << r->granule_bits) - 1;
+    uint64_t table = r->ttb & DESC_ADDR & ~granule_mask;
     int level = r->start_level;
+    int first_block = r->granule_bits == 12 ? 1 : 2;
 
     memset(w, 0, sizeof(*w));
     w->fault = FSR_TF;
@@ -315,7 +442,7 @@ static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
         return;
     }
     if (cached) {
-        MMU500WalkEntry *hit = mmu500_walk_lookup(&s->cache, n, r->asid, iova);
+        MMU500WalkEntry *hit = mmu500_walk_lookup(&s->cache, &r->tag, iova);
 
         if (hit && hit->level > level) {
             level = hit->level;
@@ -325,12 +452,13 @@ static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
         }
     }
     for (;; level++) {
-        int shift = 12 + 9 * (3 - level);
+        int shift = mmu500_level_shift(r, level);
+        int bits = MIN(r->granule_bits - 3, r->va_bits - shift);
         uint64_t desc, out;
 
         w->level = level;
-        if (!mmu500_read_desc(s, table + ((iova >> shift) & 0x1ff) * 8, view,
-                              &desc)) {
+        if (!mmu500_read_desc(s, table + extract64(iova, shift, bits) * 8,
+                              view, &desc)) {
             w->fault = FSR_EF;
             w->ptw_abort = true;
             return;
@@ -338,20 +466,21 @@ static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
         if (!(desc & DESC_VALID)) {
             return;
         }
-        out = desc & DESC_ADDR;
+        out = desc & DESC_ADDR & ~granule_mask;
         if (level < 3 && (desc & DESC_TABLE)) {
             if (out >> r->oas) {
                 w->fault = FSR_ASF;
                 return;
             }
             if (cached) {
-                mmu500_walk_insert(&s->cache, n, r->asid, level + 1, iova, out);
+                mmu500_walk_insert(&s->cache, &r->tag, level + 1, iova,
+                                   (1ULL << shift) - 1, out);
             }
             table = out;
             continue;
         }
-        if ((level == 3) != !!(desc & DESC_TABLE) || level == 0) {
-            return;             /* reserved, or a level 0 block */
+        if ((level == 3) != !!(desc & DESC_TABLE) || level < first_block) {
+            return;             /* reserved, or a block the granule lacks */
         }
         w->mask = (1ULL << shift) - 1;
         w->pa = out & ~w->mask;
@@ -399,7 +528,7 @@ static void mmu500_report(MMU500State *s, SMMUSanitizerCheck check, int n,
 
     mmu500_where(s, n, where, sizeof(where));
     detail = g_strdup_printf("%s asid=%d iova=0x%" PRIx64 ": %s", where,
-                             TTBR_ASID(s->cb[n].ttbr0), iova, what);
+                             mmu500_asid(&s->cb[n]), iova, what);
     smmu_sanitizer_report(&s->sanitizer, check, detail);
     g_free(detail);
 }
@@ -436,13 +565,96 @@ static bool mmu500_check_view(MMU500State *s, int n, uint64_t iova,
     return true;
 }
 
+/* Whether bank @n translates with the tags @scope matches. */
+static bool mmu500_bank_in_scope(MMU500State *s, int n,
+                                 const MMU500InvScope *scope)
+{
+    MMU500Tag tag;
+
+    mmu500_tag(s, n, &tag);
+    return (s->cb[n].sctlr & CBSCTLR_M) &&
+           mmu500_scope_matches(scope, tag.hyp, tag.vmid, tag.asid);
+}
+
 /* The cache-maintenance check at a by-VA invalidation's address, per bank. */
 static void mmu500_check_view_va(MMU500State *s, const MMU500InvScope *scope,
                                  const char *when)
 {
     for (int n = 0; n < MMU500_NUM_CB; n++) {
-        if (mmu500_scope_matches(scope, n, TTBR_ASID(s->cb[n].ttbr0))) {
+        if (mmu500_bank_in_scope(s, n, scope)) {
             mmu500_check_view(s, n, scope->iova, when);
+        }
+    }
+}
+
+/* Descriptors one whole-table comparison reads at most, before giving up */
+#define MMU500_DIFF_BUDGET  (1u << 22)
+
+/*
+ * Compare bank @n's level-@level table at @table, translating from @base, in
+ * memory and in the cleaned view, descending where both hold the same table
+ * descriptor; the first address the two translate differently is reported.
+ * Returns true when it reported, or ran out of @budget.
+ */
+static bool mmu500_diff_tables(MMU500State *s, int n, const MMU500Regime *r,
+                               int level, uint64_t table, uint64_t base,
+                               const char *when, uint32_t *budget)
+{
+    int shift = mmu500_level_shift(r, level);
+    int bits = MIN(r->granule_bits - 3, r->va_bits - shift);
+    uint64_t granule_mask = (1ULL << r->granule_bits) - 1;
+
+    for (uint64_t i = 0; i < (1ULL << bits); i++) {
+        uint64_t memory, view, iova = base + (i << shift);
+
+        if (!(*budget)--) {
+            qemu_log_mask(LOG_UNIMP, "mmu500: CB%d: the tables are too large "
+                          "to compare whole %s; compared part\n", n, when);
+            return true;
+        }
+        if (!mmu500_read_desc(s, table + 8 * i, false, &memory) ||
+            !mmu500_read_desc(s, table + 8 * i, true, &view)) {
+            return false;
+        }
+        if (memory == view) {
+            if (level < 3 && (memory & DESC_VALID) && (memory & DESC_TABLE) &&
+                mmu500_diff_tables(s, n, r, level + 1,
+                                   memory & DESC_ADDR & ~granule_mask, iova,
+                                   when, budget)) {
+                return true;
+            }
+            continue;
+        }
+        if (mmu500_check_view(s, n, iova, when)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * At an invalidation by ASID or of everything: every translation bank @n's
+ * tables give must be the same in memory and in the cleaned view, not only
+ * those the IOTLB happens to hold (both regions the bank walks).
+ */
+static void mmu500_check_view_all(MMU500State *s, int n, const char *when)
+{
+    uint32_t budget = MMU500_DIFF_BUDGET;
+
+    for (int upper = 0; upper < 2; upper++) {
+        uint64_t first = upper ? ~0ULL : 0;
+        MMU500Regime r;
+
+        mmu500_regime(s, n, first, &r);
+        if (r.unsupported || r.start_level < 0) {
+            continue;
+        }
+        if (mmu500_diff_tables(s, n, &r, r.start_level,
+                               r.ttb & DESC_ADDR &
+                               ~((1ULL << r.granule_bits) - 1),
+                               upper ? ~0ULL << r.va_bits : 0, when,
+                               &budget)) {
+            return;
         }
     }
 }
@@ -455,35 +667,49 @@ static void mmu500_invalidate(MMU500State *s, const MMU500InvScope *scope,
     if (s->strict_noncoherent && scope->by_va) {
         mmu500_check_view_va(s, scope, op);
     } else if (s->strict_noncoherent) {
-        /* By ASID or all: what the IOTLB holds must not outlive the tables */
-        for (uint32_t i = 0; i < s->cache.tlb_size; i++) {
-            MMU500TLBEntry *e = &s->cache.tlb[i];
-
-            if (e->valid && mmu500_scope_matches(scope, e->cb, e->asid)) {
-                mmu500_check_view(s, e->cb, e->iova, op);
+        for (int n = 0; n < MMU500_NUM_CB; n++) {
+            if (mmu500_bank_in_scope(s, n, scope)) {
+                mmu500_check_view_all(s, n, op);
             }
         }
     }
     matched = mmu500_tlb_invalidate(&s->cache, scope);
-    trace_mmu500_tlbi(op, scope->cb, scope->asid, scope->iova, matched);
+    trace_mmu500_tlbi(op, scope->issuer, scope->vmid, scope->asid,
+                      scope->iova, matched);
 }
 
 /*
- * A TLB sync: first the strict view's look at every address invalidated by VA
- * since the last one (it must be unmapped in memory and in the view alike,
- * else the clear was not cleaned, or the invalidation came before the clear),
- * then the invalidations take effect.
+ * A TLB sync completing the invalidations @issuers accepted: first the strict
+ * view's look at every address they invalidated by VA since their last sync
+ * (it must be unmapped in memory and in the view alike, else the clear was
+ * not cleaned, or the invalidation came before the clear), then the
+ * invalidations take effect.
  */
-static void mmu500_sync(MMU500State *s, const char *op)
+static void mmu500_sync(MMU500State *s, uint32_t issuers, const char *op)
 {
-    GArray *unsynced = s->cache.unsynced;
+    unsigned by_va = 0;
 
-    for (guint i = 0; s->strict_noncoherent && i < unsynced->len; i++) {
-        mmu500_check_view_va(s, &g_array_index(unsynced, MMU500InvScope, i),
-                             "at the TLB sync");
+    for (int i = 0; i < MMU500_NUM_ISSUERS; i++) {
+        GArray *unsynced = s->cache.unsynced[i];
+
+        if (!(issuers & MMU500_ISSUER(i))) {
+            continue;
+        }
+        for (guint j = 0; s->strict_noncoherent && j < unsynced->len; j++) {
+            mmu500_check_view_va(s,
+                                 &g_array_index(unsynced, MMU500InvScope, j),
+                                 "at the TLB sync");
+        }
+        if (s->cache.unsynced_dropped[i]) {
+            qemu_log_mask(LOG_UNIMP, "mmu500: %s: %" PRIu64 " invalidations "
+                          "by VA past the first %u were not checked by the "
+                          "strict view\n", op, s->cache.unsynced_dropped[i],
+                          MMU500_MAX_UNSYNCED);
+        }
+        by_va += unsynced->len;
     }
-    trace_mmu500_tlb_sync(op, unsynced->len);
-    mmu500_tlb_sync(&s->cache);
+    trace_mmu500_tlb_sync(op, issuers, by_va);
+    mmu500_tlb_sync(&s->cache, issuers);
 }
 
 /*
@@ -508,27 +734,71 @@ static uint32_t mmu500_sync_status(int64_t done)
     return 0;
 }
 
+/*
+ * A context bank's own invalidation: the bank's VMID, and the ASID the
+ * operand names (the ASID field as wide as TCR2.AS makes it) or any.
+ */
+static MMU500InvScope mmu500_cb_scope(MMU500State *s, int n, int asid)
+{
+    MMU500Tag tag;
+
+    mmu500_tag(s, n, &tag);
+    return (MMU500InvScope) {
+        .issuer = n,
+        .vmid = tag.vmid,
+        .hyp = tag.hyp,
+        .asid = asid < 0 ? -1 :
+                asid & ((s->cb[n].tcr2 & TCR2_AS) ? 0xffff : 0xff),
+    };
+}
+
+/*
+ * TLBIVA and friends, AArch64 operand: ASID in [63:48], VA[55:12] in [43:0],
+ * sign-extended from VA[55] so that TTBR1's addresses match.
+ */
 static void mmu500_tlbi_va(MMU500State *s, int n, uint64_t val, bool all_asids,
                            bool leaf_only, const char *op)
 {
-    MMU500InvScope scope = {
-        .cb = n,
-        .asid = all_asids ? -1 : TTBR_ASID(val),
-        .by_va = true,
-        .leaf_only = leaf_only,
-        .iova = (val & ((1ULL << 44) - 1)) << 12,
-    };
+    MMU500InvScope scope = mmu500_cb_scope(s, n,
+                                           all_asids ? -1 : TTBR_ASID(val));
 
+    scope.by_va = true;
+    scope.leaf_only = leaf_only;
+    scope.iova = (uint64_t)sextract64(val, 0, 44) << 12;
     mmu500_invalidate(s, &scope, op);
 }
 
 static void mmu500_tlbi_all(MMU500State *s, int n, int asid, const char *op)
 {
-    MMU500InvScope scope = { .cb = n, .asid = asid };
+    MMU500InvScope scope = mmu500_cb_scope(s, n, asid);
 
     mmu500_invalidate(s, &scope, op);
 }
-static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off)
+
+/* A global-space invalidation: @hyp contexts or not, VMID @vmid or any. */
+static void mmu500_tlbi_global(MMU500State *s, int hyp, int vmid,
+                               const char *op)
+{
+    MMU500InvScope scope = {
+        .issuer = MMU500_ISSUER_GLOBAL, .hyp = hyp, .vmid = vmid, .asid = -1,
+    };
+
+    mmu500_invalidate(s, &scope, op);
+}
+
+static void set64(uint64_t *reg, hwaddr off, hwaddr base, uint64_t val,
+                  unsigned size)
+{
+    if (size == 8) {
+        *reg = val;
+    } else if (off == base) {
+        *reg = deposit64(*reg, 0, 32, val);
+    } else {
+        *reg = deposit64(*reg, 32, 32, val);
+    }
+}
+
+static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off, unsigned size)
 {
     if (off >= GR0_ID0 && off <= GR0_ID7) {
         return mmu500_id(s, (off - GR0_ID0) / 4);
@@ -544,6 +814,10 @@ static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off)
         return s->scr0;
     case GR0_SACR:
         return s->sacr;
+    case GR0_SGFAR:
+        return size == 8 ? s->sgfar : (uint32_t)s->sgfar;
+    case GR0_SGFAR + 4:
+        return s->sgfar >> 32;
     case GR0_SGFSR:
         return s->sgfsr;
     case GR0_SGFSYNR0:
@@ -552,15 +826,21 @@ static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off)
         return s->sgfsynr1;
     case GR0_STLBGSTATUS:
         return mmu500_sync_status(s->gsync_done);
+    case GR0_SGFSYNR2:
+        return 0;
     default:
+        qemu_log_mask(LOG_UNIMP, "mmu500: read of GR0 0x%" HWADDR_PRIx
+                      ", which the model does not implement: 0\n", off);
         return 0;
     }
 }
 
-static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val)
+static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val,
+                             unsigned size)
 {
     if (off >= GR0_SMR(0) && off < GR0_SMR(MMU500_NUM_SMR)) {
-        s->smr[(off - GR0_SMR(0)) / 4] = val;
+        /* Linux learns the ID and mask widths from what reads back */
+        s->smr[(off - GR0_SMR(0)) / 4] = val & SMR_WRITABLE;
         return;
     }
     if (off >= GR0_S2CR(0) && off < GR0_S2CR(MMU500_NUM_SMR)) {
@@ -569,7 +849,7 @@ static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val)
     }
     switch (off) {
     case GR0_SCR0:
-        s->scr0 = val;
+        s->scr0 = val | SCR0_SMCFCFG;
         break;
     case GR0_SACR:
         s->sacr = val;
@@ -580,14 +860,23 @@ static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val)
     case GR0_SGFSRRESTORE:
         s->sgfsr = val;
         break;
+    case GR0_SGFAR:
+    case GR0_SGFAR + 4:
+        set64(&s->sgfar, off, GR0_SGFAR, val, size);
+        break;
     case GR0_TLBIVMID:
+        /* the non-hypervisor entries of one VMID (VMID[7:0]: 8-bit VMIDs) */
+        mmu500_tlbi_global(s, 0, val & 0xff, "TLBIVMID");
+        break;
     case GR0_TLBIALLNSNH:
+        mmu500_tlbi_global(s, 0, -1, "TLBIALLNSNH");
+        break;
     case GR0_TLBIALLH:
-        /* stage 1 only: every context is the non-secure, non-hyp one */
-        mmu500_tlbi_all(s, -1, -1, "TLBIALLNSNH");
+        mmu500_tlbi_global(s, 1, -1, "TLBIALLH");
         break;
     case GR0_STLBGSYNC:
-        mmu500_sync(s, "sTLBGSYNC");
+        /* the global sync completes all maintenance accepted before it */
+        mmu500_sync(s, MMU500_ALL_ISSUERS, "sTLBGSYNC");
         s->gsync_done = mmu500_sync_done(s);
         break;
     default:
@@ -621,12 +910,20 @@ static void mmu500_write_gr1(MMU500State *s, hwaddr off, uint64_t val)
     int n = (off & 0x3ff) / 4;
 
     if (n >= MMU500_NUM_CB) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mmu500: write to GR1 0x%" HWADDR_PRIx
+                      " names context bank %d of %d: ignored\n", off, n,
+                      MMU500_NUM_CB);
         return;
     }
     if (off < GR1_CBFRSYNRA(0)) {
         s->cb[n].cbar = val;
+        s->cb[n].unsupported_logged = false;
     } else if (off >= GR1_CBA2R(0) && off < GR1_CBA2R(0) + 0x400) {
         s->cb[n].cba2r = val;
+        s->cb[n].unsupported_logged = false;
+    } else {
+        qemu_log_mask(LOG_GUEST_ERROR, "mmu500: write to read-only GR1 0x%"
+                      HWADDR_PRIx ": ignored\n", off);
     }
 }
 
@@ -660,7 +957,8 @@ static uint64_t mmu500_read_cb(MMU500State *s, int n, hwaddr off, unsigned size)
     case CB_PAR:
         return cb->par;
     case CB_FSR:
-        return cb->fsr;
+        /* FORMAT describes the fault record: there while there is one */
+        return cb->fsr | ((cb->fsr & FSR_FAULT) ? FSR_FORMAT_AARCH64 : 0);
     case CB_FAR:
         return size == 8 ? cb->far : (uint32_t)cb->far;
     case CB_FAR + 4:
@@ -670,19 +968,9 @@ static uint64_t mmu500_read_cb(MMU500State *s, int n, hwaddr off, unsigned size)
     case CB_TLBSTATUS:
         return mmu500_sync_status(cb->sync_done);
     default:
+        qemu_log_mask(LOG_UNIMP, "mmu500: read of CB%d 0x%" HWADDR_PRIx
+                      ", which the model does not implement: 0\n", n, off);
         return 0;
-    }
-}
-
-static void set64(uint64_t *reg, hwaddr off, hwaddr base, uint64_t val,
-                  unsigned size)
-{
-    if (size == 8) {
-        *reg = val;
-    } else if (off == base) {
-        *reg = deposit64(*reg, 0, 32, val);
-    } else {
-        *reg = deposit64(*reg, 32, 32, val);
     }
 }
 
@@ -692,12 +980,18 @@ static void mmu500_write_cb(MMU500State *s, int n, hwaddr off, uint64_t val,
     MMU500ContextBank *cb = &s->cb[n];
 
     trace_mmu500_cb_write(n, off, val);
+    if (off < CB_PAR) {
+        cb->unsupported_logged = false;     /* the configuration changed */
+    }
     switch (off) {
     case CB_SCTLR:
         cb->sctlr = val;
         break;
     case CB_ACTLR:
-        cb->actlr = val;
+        /* read-only while sACR.CACHE_LOCK is set (MMU-500 TRM, ACR) */
+        if (!(s->sacr & SACR_CACHE_LOCK)) {
+            cb->actlr = val;
+        }
         break;
     case CB_RESUME:
         break;
@@ -749,7 +1043,8 @@ static void mmu500_write_cb(MMU500State *s, int n, hwaddr off, uint64_t val,
         mmu500_tlbi_all(s, n, -1, "TLBIALL");
         break;
     case CB_TLBSYNC:
-        mmu500_sync(s, "TLBSYNC");
+        /* a bank's sync completes the maintenance that bank accepted */
+        mmu500_sync(s, MMU500_ISSUER(n), "TLBSYNC");
         cb->sync_done = mmu500_sync_done(s);
         break;
     default:
@@ -779,7 +1074,7 @@ static MemTxResult mmu500_read(void *opaque, hwaddr offset, uint64_t *data,
 
     qemu_mutex_lock(&s->mutex);
     if (offset < MMU500_PAGE_SIZE) {
-        *data = mmu500_read_gr0(s, offset);
+        *data = mmu500_read_gr0(s, offset, size);
     } else if (offset < 2 * MMU500_PAGE_SIZE) {
         *data = mmu500_read_gr1(s, offset - MMU500_PAGE_SIZE);
     } else if (offset >= cb_base &&
@@ -787,6 +1082,8 @@ static MemTxResult mmu500_read(void *opaque, hwaddr offset, uint64_t *data,
         int n = (offset - cb_base) / MMU500_PAGE_SIZE;
         *data = mmu500_read_cb(s, n, offset & (MMU500_PAGE_SIZE - 1), size);
     } else {
+        qemu_log_mask(LOG_UNIMP, "mmu500: read of 0x%" HWADDR_PRIx
+                      ", in a page the model does not implement: 0\n", offset);
         *data = 0;
     }
     qemu_mutex_unlock(&s->mutex);
@@ -803,13 +1100,17 @@ static MemTxResult mmu500_write(void *opaque, hwaddr offset, uint64_t data,
     qemu_mutex_lock(&s->mutex);
     if (offset < MMU500_PAGE_SIZE) {
         trace_mmu500_gr0_write(offset, data);
-        mmu500_write_gr0(s, offset, data);
+        mmu500_write_gr0(s, offset, data, size);
     } else if (offset < 2 * MMU500_PAGE_SIZE) {
         mmu500_write_gr1(s, offset - MMU500_PAGE_SIZE, data);
     } else if (offset >= cb_base &&
                offset < cb_base + MMU500_NUM_CB * MMU500_PAGE_SIZE) {
         int n = (offset - cb_base) / MMU500_PAGE_SIZE;
         mmu500_write_cb(s, n, offset & (MMU500_PAGE_SIZE - 1), data, size);
+    } else {
+        qemu_log_mask(LOG_UNIMP, "mmu500: write to 0x%" HWADDR_PRIx
+                      ", in a page the model does not implement: ignored\n",
+                      offset);
     }
     mmu500_update_irqs(s);
     qemu_mutex_unlock(&s->mutex);
@@ -825,17 +1126,46 @@ static const MemoryRegionOps mmu500_mem_ops = {
     .impl = { .min_access_size = 4, .max_access_size = 8 },
 };
 
-/* The stream map entry for a stream ID, or -1 when none matches. */
+/*
+ * The stream map entry for a stream ID: -1 when none matches, -2 when more
+ * than one does (a stream match conflict, which sCR0.SMCFCFG, fixed at 1 on
+ * the MMU-500, makes a global fault).
+ */
 static int mmu500_match_stream(MMU500State *s, uint32_t sid)
 {
+    int found = -1;
+
     for (int i = 0; i < MMU500_NUM_SMR; i++) {
         uint32_t smr = s->smr[i];
+
         if ((smr & SMR_VALID) &&
-            !((sid ^ SMR_ID(smr)) & ~SMR_MASK(smr) & 0x7fff)) {
-            return i;
+            !((sid ^ SMR_ID(smr)) & ~SMR_MASK(smr) & SID_MASK)) {
+            if (found >= 0) {
+                return -2;
+            }
+            found = i;
         }
     }
-    return -1;
+    return found;
+}
+
+/*
+ * Record a global fault (@sgfsr one of USF, SMCF, UCBF) for stream @sid: the
+ * first one fills sGFAR and the syndromes, later ones only set MULTI.
+ */
+static void mmu500_global_fault(MMU500State *s, uint32_t sgfsr, uint32_t sid,
+                                hwaddr iova, IOMMUAccessFlags flag)
+{
+    if (s->sgfsr & ~SGFSR_MULTI) {
+        s->sgfsr |= SGFSR_MULTI;
+    } else {
+        s->sgfsr |= sgfsr;
+        s->sgfar = iova;
+        s->sgfsynr0 = (flag & IOMMU_WO) ? SGFSYNR0_WNR : 0;
+        s->sgfsynr1 = sid & 0xffff;
+    }
+    trace_mmu500_global_fault(sid, s->sgfsr);
+    mmu500_raise_irqs(s);
 }
 
 /* Record a context fault as Linux reads it: FSR, FAR, FSYNR0, CBFRSYNRA. */
@@ -856,7 +1186,7 @@ static void mmu500_context_fault(MMU500State *s, int n, uint32_t sid,
         cb->cbfrsynra = sid & 0xffff;
     }
     trace_mmu500_context_fault(n, iova, cb->fsr);
-    mmu500_update_irqs(s);
+    mmu500_raise_irqs(s);
 }
 
 /*
@@ -872,7 +1202,7 @@ static void mmu500_check_stale(MMU500State *s, int n, const MMU500Regime *r,
     char said_served[80], said_now[80], *what;
     const char *from;
 
-    if (hit && hit->pending_va && hit->pending_iova == (iova & ~0xfffULL)) {
+    if (hit && hit->pending_va) {
         mmu500_describe(served, iova, said_served, sizeof(said_served));
         what = g_strdup_printf("served from the IOTLB %s, an entry whose "
                                "invalidation by VA was issued but not synced",
@@ -907,7 +1237,7 @@ static void mmu500_check_stale(MMU500State *s, int n, const MMU500Regime *r,
 static void mmu500_translate_cb(MMU500State *s, int n, uint64_t iova,
                                 const MMU500Regime *r, MMU500Walk *w)
 {
-    MMU500TLBEntry *hit = mmu500_tlb_lookup(&s->cache, n, r->asid, iova);
+    MMU500TLBEntry *hit = mmu500_tlb_lookup(&s->cache, &r->tag, iova);
     MMU500TLBEntry fill;
 
     if (hit) {
@@ -932,7 +1262,8 @@ static void mmu500_translate_cb(MMU500State *s, int n, uint64_t iova,
         return;
     }
     fill = (MMU500TLBEntry) {
-        .cb = n, .asid = r->asid, .level = w->level, .perm = w->perm,
+        .cb = n, .hyp = r->tag.hyp, .vmid = r->tag.vmid, .asid = r->tag.asid,
+        .level = w->level, .perm = w->perm,
         .iova = iova & ~w->mask, .pa = w->pa, .mask = w->mask,
     };
     mmu500_tlb_insert(&s->cache, &fill);
@@ -943,7 +1274,8 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
 {
     SMMUDevice *sdev = container_of(mr, SMMUDevice, iommu);
     MMU500State *s = sdev->smmu;
-    uint32_t sid = smmu_get_sid(sdev);
+    /* the stream ID bus carries 15 bits (MMU500_SID_BITS) */
+    uint32_t sid = smmu_get_sid(sdev) & SID_MASK;
     IOMMUTLBEntry entry = {
         .target_as = &address_space_memory,
         .iova = addr,
@@ -964,14 +1296,17 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
         goto out;
     }
     smr = mmu500_match_stream(s, sid);
+    if (smr == -2) {
+        if (!probe) {
+            mmu500_global_fault(s, SGFSR_SMCF, sid, addr, flag);
+        }
+        goto out;
+    }
     if (smr < 0) {
         if (!(s->scr0 & SCR0_USFCFG)) {
             entry.perm = flag;
         } else if (!probe) {
-            s->sgfsr |= SGFSR_USF;
-            s->sgfsynr1 = sid;
-            trace_mmu500_global_fault(sid, s->sgfsr);
-            mmu500_update_irqs(s);
+            mmu500_global_fault(s, SGFSR_USF, sid, addr, flag);
         }
         goto out;
     }
@@ -979,13 +1314,18 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
     case S2CR_TYPE_BYPASS:
         entry.perm = flag;
         goto out;
-    case S2CR_TYPE_FAULT:
-        goto out;
-    default:
+    case S2CR_TYPE_TRANS:
         break;
+    default:
+        /* FAULT, and the reserved type 3, which the model treats as FAULT */
+        goto out;
     }
     n = S2CR_CBNDX(s->s2cr[smr]);
     if (n >= MMU500_NUM_CB) {
+        /* a context bank the SMMU does not implement */
+        if (!probe) {
+            mmu500_global_fault(s, SGFSR_UCBF, sid, addr, flag);
+        }
         goto out;
     }
     if (!(s->cb[n].sctlr & CBSCTLR_M)) {
@@ -995,9 +1335,13 @@ static IOMMUTLBEntry mmu500_translate(IOMMUMemoryRegion *mr, hwaddr addr,
 
     mmu500_regime(s, n, addr, &regime);
     if (regime.unsupported) {
-        qemu_log_mask(LOG_GUEST_ERROR | LOG_UNIMP,
-                      "mmu500: CB%d uses %s, which the model does not "
-                      "translate: translation fault\n", n, regime.unsupported);
+        /* once per configuration: a register write to the bank re-arms it */
+        if (!s->cb[n].unsupported_logged) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "mmu500: CB%d uses %s: translation fault\n", n,
+                          regime.unsupported);
+            s->cb[n].unsupported_logged = true;
+        }
         memset(&walk, 0, sizeof(walk));
         walk.fault = FSR_TF;
     } else {
@@ -1032,13 +1376,28 @@ static void mmu500_reset_exit(Object *obj, ResetType type)
     if (c->parent_phases.exit) {
         c->parent_phases.exit(obj, type);
     }
-    s->scr0 = SCR0_CLIENTPD;
-    s->sacr = 0;
+    /*
+     * The MMU-500's reset values (TRM, and the register references of the
+     * SoCs that integrate it): the SMMU bypassing (sCR0.CLIENTPD), stream
+     * match conflicts faulting, every stream map entry a fault context and
+     * every context bank a stage-2 one, ACTLR with CPRE and CMTLB set and
+     * locked by sACR.CACHE_LOCK, SCTLR.HUPCF set.
+     */
+    s->scr0 = SCR0_CLIENTPD | SCR0_SMCFCFG;
+    s->sacr = MMU500_SACR_RESET;
     s->sgfsr = s->sgfsynr0 = s->sgfsynr1 = 0;
+    s->sgfar = 0;
     s->gsync_done = 0;
     memset(s->smr, 0, sizeof(s->smr));
-    memset(s->s2cr, 0, sizeof(s->s2cr));
+    for (int i = 0; i < MMU500_NUM_SMR; i++) {
+        s->s2cr[i] = S2CR_TYPE_FAULT << 16;
+    }
     memset(s->cb, 0, sizeof(s->cb));
+    for (int n = 0; n < MMU500_NUM_CB; n++) {
+        s->cb[n].cbar = MMU500_CBAR_RESET;
+        s->cb[n].actlr = MMU500_ACTLR_RESET;
+        s->cb[n].sctlr = MMU500_SCTLR_RESET;
+    }
     mmu500_tlb_reset(&s->cache);
 }
 
@@ -1050,12 +1409,28 @@ static void mmu500_realize(DeviceState *d, Error **errp)
     SysBusDevice *dev = SYS_BUS_DEVICE(d);
     Error *local_err = NULL;
 
+    /* the properties first, so that a refusal leaves nothing to free */
+    if (!s->tlb_entries || !s->walk_entries) {
+        error_setg(errp, "tlb-entries and walk-entries must be at least 1");
+        return;
+    }
+    if (s->strict_noncoherent && s->coherent_walk) {
+        error_setg(errp, "strict-noncoherent needs a non-coherent walk "
+                   "(coherent-walk=off)");
+        return;
+    }
     c->parent_realize(d, &local_err);
     if (local_err) {
         error_propagate(errp, local_err);
         return;
     }
+    if (!smmu_sanitizer_init(&s->sanitizer, "mmu500", s->strict_noncoherent,
+                             errp)) {
+        return;
+    }
     qemu_mutex_init(&s->mutex);
+    s->irq_bh = aio_bh_new_guarded(qemu_get_aio_context(), mmu500_irq_bh, s,
+                                   &d->mem_reentrancy_guard);
     memory_region_init_io(&sys->iomem, OBJECT(s), &mmu500_mem_ops, s,
                           TYPE_ARM_MMU500, MMU500_MMIO_SIZE);
     sys->mrtypename = TYPE_MMU500_IOMMU_MEMORY_REGION;
@@ -1063,17 +1438,19 @@ static void mmu500_realize(DeviceState *d, Error **errp)
     for (int i = 0; i < MMU500_NUM_IRQS; i++) {
         sysbus_init_irq(dev, &s->irq[i]);
     }
-    if (!s->tlb_entries || !s->walk_entries) {
-        error_setg(errp, "tlb-entries and walk-entries must be at least 1");
-        return;
-    }
-    mmu500_tlb_init(&s->cache, s->tlb_entries, s->walk_entries);
-    if (s->strict_noncoherent && s->coherent_walk) {
-        error_setg(errp, "strict-noncoherent needs a non-coherent walk "
-                   "(coherent-walk=off)");
-        return;
-    }
-    smmu_sanitizer_init(&s->sanitizer, "mmu500", s->strict_noncoherent);
+    mmu500_tlb_init(&s->cache, s->tlb_entries, s->walk_entries,
+                    s->strict_noncoherent);
+}
+
+static void mmu500_unrealize(DeviceState *d)
+{
+    MMU500State *s = ARM_MMU500(d);
+
+    qemu_bh_delete(s->irq_bh);
+    s->irq_bh = NULL;
+    mmu500_tlb_free(&s->cache);
+    smmu_sanitizer_cleanup(&s->sanitizer);
+    qemu_mutex_destroy(&s->mutex);
 }
 
 static const Property mmu500_properties[] = {
@@ -1097,6 +1474,7 @@ static void mmu500_class_init(ObjectClass *klass, const void *data)
     resettable_class_set_parent_phases(rc, NULL, NULL, mmu500_reset_exit,
                                        &c->parent_phases);
     device_class_set_parent_realize(dc, mmu500_realize, &c->parent_realize);
+    dc->unrealize = mmu500_unrealize;
     /* No migration support: the rig boots fresh every time. */
     dc->user_creatable = false;
 }

@@ -23,6 +23,10 @@
 #include "system/memory.h"
 #include "system/address-spaces.h"
 #include "hw/arm/smmu-sanitizer.h"
+#include "qemu/cutils.h"
+#include "qemu/rcu_queue.h"
+#include "qemu/bitops.h"
+#include "qapi/error.h"
 #include "cpu.h"
 
 static const char *const check_names[SMMU_CHECK_NR] = {
@@ -30,26 +34,74 @@ static const char *const check_names[SMMU_CHECK_NR] = {
     [SMMU_CHECK_STALE_TRANSLATION] = "stale translation",
 };
 
-/* Line size of the guest's cleans (CTR_EL0.DminLine), learnt at the first. */
-static uint64_t line_size = 64;
+/*
+ * The cleaned view is kept per guest page (host address of its first byte):
+ * the bytes of the lines cleaned so far and which lines those are. A line
+ * cleaned as all zeros reads as one never cleaned, so a page whose cleaned
+ * lines are all zero is dropped: the record holds what the guest cleaned and
+ * still has in its tables, not every line it ever cleaned.
+ */
+#define VIEW_PAGE_SIZE  4096
+#define VIEW_MIN_LINE   16
+
+typedef struct SMMUSanitizerPage {
+    uint8_t bytes[VIEW_PAGE_SIZE];
+    /* one bit per line of line_size bytes */
+    unsigned long cleaned[BITS_TO_LONGS(VIEW_PAGE_SIZE / VIEW_MIN_LINE)];
+} SMMUSanitizerPage;
+
+static bool smmu_sanitizer_page_zero(SMMUSanitizerPage *page)
+{
+    return buffer_is_zero(page->bytes, sizeof(page->bytes));
+}
+
+static void smmu_sanitizer_record(SMMUSanitizer *san, void *host,
+                                  uint64_t len)
+{
+    uintptr_t line = (uintptr_t)host & ~(uintptr_t)(len - 1);
+    uintptr_t base = line & ~(uintptr_t)(VIEW_PAGE_SIZE - 1);
+    uintptr_t offset = line - base;
+    SMMUSanitizerPage *page;
+
+    if (len < VIEW_MIN_LINE || len > VIEW_PAGE_SIZE) {
+        return;
+    }
+    qemu_mutex_lock(&san->lock);
+    san->line_size = len;
+    page = g_hash_table_lookup(san->cleaned, (gpointer)base);
+    if (!page) {
+        if (buffer_is_zero((void *)line, len)) {
+            /* a line cleaned as zeros reads as one never cleaned */
+            qemu_mutex_unlock(&san->lock);
+            return;
+        }
+        page = g_new0(SMMUSanitizerPage, 1);
+        g_hash_table_insert(san->cleaned, (gpointer)base, page);
+    }
+    memcpy(page->bytes + offset, (void *)line, len);
+    set_bit(offset / VIEW_MIN_LINE, page->cleaned);
+    if (smmu_sanitizer_page_zero(page)) {
+        g_hash_table_remove(san->cleaned, (gpointer)base);
+    }
+    qemu_mutex_unlock(&san->lock);
+}
+
+/*
+ * target/arm has one clean listener; every strict SMMU of the machine gets
+ * the cleans through this list (added and removed under the BQL, walked from
+ * the vCPU threads under RCU).
+ */
+static QLIST_HEAD(, SMMUSanitizer) strict_sanitizers =
+    QLIST_HEAD_INITIALIZER(strict_sanitizers);
 
 static void smmu_sanitizer_dc_clean(void *opaque, void *host, uint64_t len)
 {
-    SMMUSanitizer *san = opaque;
-    uintptr_t first = (uintptr_t)host & ~(uintptr_t)(len - 1);
+    SMMUSanitizer *san;
 
-    qemu_mutex_lock(&san->lock);
-    line_size = len;
-    for (uintptr_t line = first; line < (uintptr_t)host + len; line += len) {
-        void *copy = g_hash_table_lookup(san->cleaned, (gpointer)line);
-
-        if (!copy) {
-            copy = g_malloc(len);
-            g_hash_table_insert(san->cleaned, (gpointer)line, copy);
-        }
-        memcpy(copy, (void *)line, len);
+    RCU_READ_LOCK_GUARD();
+    QLIST_FOREACH_RCU(san, &strict_sanitizers, next) {
+        smmu_sanitizer_record(san, host, len);
     }
-    qemu_mutex_unlock(&san->lock);
 }
 
 static void *smmu_sanitizer_host_ptr(hwaddr pa)
@@ -74,17 +126,19 @@ static int smmu_sanitizer_read_cleaned(void *opaque, dma_addr_t addr,
 {
     SMMUSanitizer *san = opaque;
     uint8_t *host = smmu_sanitizer_host_ptr(addr);
-    uintptr_t line;
-    uint8_t *copy;
+    uintptr_t base, offset, line;
+    SMMUSanitizerPage *page;
 
     if (!host) {
         return -1;
     }
     qemu_mutex_lock(&san->lock);
-    line = (uintptr_t)host & ~(uintptr_t)(line_size - 1);
-    copy = g_hash_table_lookup(san->cleaned, (gpointer)line);
-    if (copy) {
-        memcpy(desc, copy + ((uintptr_t)host - line), sizeof(*desc));
+    base = (uintptr_t)host & ~(uintptr_t)(VIEW_PAGE_SIZE - 1);
+    offset = (uintptr_t)host - base;
+    line = offset & ~(uintptr_t)(san->line_size - 1);
+    page = g_hash_table_lookup(san->cleaned, (gpointer)base);
+    if (page && test_bit(line / VIEW_MIN_LINE, page->cleaned)) {
+        memcpy(desc, page->bytes + offset, sizeof(*desc));
         *desc = le64_to_cpu(*desc);
     } else {
         *desc = 0;
@@ -99,17 +153,48 @@ int smmu_sanitizer_read_view(SMMUSanitizer *san, dma_addr_t addr,
     return smmu_sanitizer_read_cleaned(san, addr, desc);
 }
 
-void smmu_sanitizer_init(SMMUSanitizer *san, const char *model, bool strict)
+/* Pages of the cleaned view held, for tests and the monitor. */
+unsigned smmu_sanitizer_view_pages(SMMUSanitizer *san)
+{
+    unsigned n = 0;
+
+    if (san->strict) {
+        qemu_mutex_lock(&san->lock);
+        n = g_hash_table_size(san->cleaned);
+        qemu_mutex_unlock(&san->lock);
+    }
+    return n;
+}
+
+bool smmu_sanitizer_init(SMMUSanitizer *san, const char *model, bool strict,
+                         Error **errp)
 {
     san->model = model;
     san->strict = strict;
+    san->line_size = 64;
     memset(san->reports, 0, sizeof(san->reports));
     qemu_mutex_init(&san->lock);
     if (strict) {
         san->cleaned = g_hash_table_new_full(g_direct_hash, g_direct_equal,
                                              NULL, g_free);
-        arm_set_dc_clean_listener(smmu_sanitizer_dc_clean, san);
+        QLIST_INSERT_HEAD_RCU(&strict_sanitizers, san, next);
+        arm_set_dc_clean_listener(smmu_sanitizer_dc_clean, NULL);
     }
+    return true;
+}
+
+void smmu_sanitizer_cleanup(SMMUSanitizer *san)
+{
+    if (san->strict) {
+        QLIST_REMOVE_RCU(san, next);
+        synchronize_rcu();
+        if (QLIST_EMPTY(&strict_sanitizers)) {
+            arm_set_dc_clean_listener(NULL, NULL);
+        }
+        g_hash_table_destroy(san->cleaned);
+        san->cleaned = NULL;
+    }
+    qemu_mutex_destroy(&san->lock);
 }
 
 void smmu_sanitizer_set_walk(SMMUSanitizer *san, SMMUTransCfg *cfg)

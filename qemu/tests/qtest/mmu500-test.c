@@ -31,6 +31,7 @@
 #define ID1                     0x024
 #define ID2                     0x028
 #define ID7                     0x03c
+#define SGFAR                   0x040
 #define SGFSR                   0x048
 #define SGFSYNR1                0x054
 #define TLBIALLNSNH             0x068
@@ -47,12 +48,19 @@
 #define SCR0_USFCFG             (1u << 10)
 #define SCR0_VMIDPNE            (1u << 11)
 #define SCR0_PTM                (1u << 12)
+#define SCR0_SMCFCFG            (1u << 21)
+#define SACR_CACHE_LOCK         (1u << 26)
 /* What Linux's arm_smmu_device_reset() leaves in sCR0 (disable_bypass) */
 #define SCR0_LINUX              (SCR0_GFRE | SCR0_GFIE | SCR0_GCFGFRE | \
                                  SCR0_GCFGFIE | SCR0_USFCFG | SCR0_VMIDPNE | \
                                  SCR0_PTM)
 
 #define SGFSR_USF               (1u << 1)
+#define SGFSR_SMCF              (1u << 2)
+#define SGFSR_UCBF              (1u << 3)
+#define SGFSR_MULTI             (1u << 31)
+#define TLBIVMID                0x064
+#define TLBIALLH                0x06c
 
 #define SMR_VALID               (1u << 31)
 #define SMR_ENTRY(id, mask)     (SMR_VALID | ((uint32_t)(mask) << 16) | (id))
@@ -74,6 +82,7 @@
 /* Context banks, from page 16 */
 #define CB(n, off)              (SMMU_BASE + 0x10000 + 0x1000 * (n) + (off))
 #define CB_SCTLR                0x000
+#define CB_ACTLR                0x004
 #define CB_TCR2                 0x010
 #define CB_TTBR0                0x020
 #define CB_TTBR1                0x028
@@ -88,6 +97,7 @@
 #define CB_TLBIASID             0x610
 #define CB_TLBIALL              0x618
 #define CB_TLBIVAL              0x620
+#define CB_TLBIVAAL             0x628
 #define CB_TLBSYNC              0x7f0
 #define CB_TLBSTATUS            0x7f4
 /* TLBSTATUS.SACTIVE, sTLBGSTATUS.GSACTIVE */
@@ -105,8 +115,9 @@
 /* 48-bit input, 4K granule, inner/outer WBWA, inner shareable, no TTBR1 */
 #define TCR_LINUX               (16 | (1u << 8) | (1u << 10) | (3u << 12) | \
                                  (1u << 23))
-/* 48-bit PA, SEP_UPSTREAM */
-#define TCR2_LINUX              (5 | (7u << 15))
+/* 48-bit PA, 16-bit ASIDs, SEP_UPSTREAM */
+#define TCR2_AS                 (1u << 4)
+#define TCR2_LINUX              (5 | TCR2_AS | (7u << 15))
 /* io-pgtable-arm: NC, WBRWA, device nGnRE, inner NC outer WBRWA */
 #define MAIR_LINUX              0xf404ff44u
 
@@ -115,6 +126,8 @@
 #define FSR_PF                  (1u << 3)
 #define FSR_EF                  (1u << 4)
 #define FSR_MULTI               (1u << 31)
+/* FSR.FORMAT: an AArch64 fault record, read while one is recorded */
+#define FSR_FORMAT_AARCH64      (2u << 9)
 #define FSYNR0_PLVL             3u
 #define FSYNR0_WNR              (1u << 4)
 #define FSYNR0_PTWF             (1u << 10)
@@ -456,19 +469,33 @@ static void test_id_regs(void)
     check_hex(gr0_read(r, ID0), 0x4f001e10);
     /* 4K pages, NUMPAGENDXB 3 (16 pages), 3 context banks, no S2 ones */
     check_hex(gr0_read(r, ID1), 0x30000003);
-    /* 4K granule, UBS = OAS = IAS = 48 bits */
-    check_hex(gr0_read(r, ID2), 0x1555);
+    /* 4K and 64K granules (never 16K), UBS = OAS = IAS = 48 bits */
+    check_hex(gr0_read(r, ID2), 0x5555);
     for (uint32_t off = 0x02c; off < ID7; off += 4) {
         check_hex(gr0_read(r, off), 0);
     }
     /* r2p1 */
     check_hex(gr0_read(r, ID7), 0x21);
-    check_hex(gr0_read(r, SCR0), SCR0_CLIENTPD);
+    /* The MMU-500's reset values: bypassing, SMCFCFG fixed at 1 */
+    check_hex(gr0_read(r, SCR0), SCR0_CLIENTPD | SCR0_SMCFCFG);
+    check_hex(gr0_read(r, SACR), SACR_CACHE_LOCK | 0x1c);
     check_hex(gr0_read(r, SGFSR), 0);
+    for (int i = 0; i < 16; i++) {
+        check_hex(gr0_read(r, SMR(i)), 0);
+        check_hex(gr0_read(r, S2CR(i)), S2CR_TYPE_FAULT);
+    }
     for (int n = 0; n < NUM_CB; n++) {
-        check_hex(cb_read(r, n, CB_SCTLR), 0);
+        check_hex(qtest_readl(r->qts, GR1(CBAR(n))), 0x20000);
+        check_hex(cb_read(r, n, CB_SCTLR), 0x100);
+        check_hex(cb_read(r, n, CB_ACTLR), 0x3);
         check_hex(cb_read(r, n, CB_FSR), 0);
     }
+    /* ACTLR is read-only until CACHE_LOCK is cleared, as Linux does */
+    cb_write(r, 0, CB_ACTLR, 0x1);
+    check_hex(cb_read(r, 0, CB_ACTLR), 0x3);
+    gr0_write(r, SACR, gr0_read(r, SACR) & ~SACR_CACHE_LOCK);
+    cb_write(r, 0, CB_ACTLR, 0x1);
+    check_hex(cb_read(r, 0, CB_ACTLR), 0x1);
     rig_stop(r);
 }
 
@@ -494,7 +521,7 @@ static void test_reg_readback(void)
     qtest_writel(r->qts, GR1(CBAR(2)), 0x1f300);
     check_hex(qtest_readl(r->qts, GR1(CBA2R(2))), 1);
     check_hex(qtest_readl(r->qts, GR1(CBAR(2))), 0x1f300);
-    check_hex(qtest_readl(r->qts, GR1(CBAR(1))), 0);
+    check_hex(qtest_readl(r->qts, GR1(CBAR(1))), 0x20000);
 
     /* TTBR0 as one 64-bit access and as two 32-bit halves */
     qtest_writeq(r->qts, CB(2, CB_TTBR0), 0x00420000fedcb000ULL);
@@ -919,7 +946,7 @@ static void test_timing_free(const void *opaque)
 static void check_context_fault(Rig *r, int n, uint32_t fsr, uint64_t far,
                                 bool write)
 {
-    check_hex(cb_read(r, n, CB_FSR), fsr);
+    check_hex(cb_read(r, n, CB_FSR), fsr | FSR_FORMAT_AARCH64);
     check_hex(qtest_readq(r->qts, CB(n, CB_FAR)), far);
     check_hex(cb_read(r, n, CB_FAR), (uint32_t)far);
     check_hex(cb_read(r, n, CB_FAR + 4), far >> 32);
@@ -938,7 +965,7 @@ static void test_fault_unmapped(void)
     dma_read(r, IOVA_HIGH + 0xabc, 4);
     check_context_fault(r, 0, FSR_TF, IOVA_HIGH + 0xabc, false);
     cb_write(r, 0, CB_FSR, 0);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
     cb_write(r, 0, CB_FSR, FSR_TF);
     check_hex(cb_read(r, 0, CB_FSR), 0);
 
@@ -1050,7 +1077,7 @@ static void check_reads(Rig *r, uint64_t iova, uint8_t seed)
 
 typedef enum {
     CFG_AARCH32,
-    CFG_GRANULE_64K,
+    CFG_GRANULE_16K,
     CFG_NESTED,
 } BadConfig;
 
@@ -1061,7 +1088,8 @@ typedef enum {
 static void test_config_unsupported(const void *opaque)
 {
     BadConfig bad = GPOINTER_TO_INT(opaque);
-    Rig *r = rig_start(NULL);
+    /* the model logs the configuration it cannot walk as a guest error */
+    Rig *r = rig_start("-d guest_errors");
 
     setup_translation(r, 1, 9);
     map_page(r, 1, IOVA(0), DATA(0), false);
@@ -1070,17 +1098,21 @@ static void test_config_unsupported(const void *opaque)
     case CFG_AARCH32:
         qtest_writel(r->qts, GR1(CBA2R(1)), 0);
         break;
-    case CFG_GRANULE_64K:
-        cb_write(r, 1, CB_TCR, TCR_LINUX | (1u << 14));
+    case CFG_GRANULE_16K:
+        /* TG0 = 0b10: 16K, which the MMU-500 does not implement */
+        cb_write(r, 1, CB_TCR, TCR_LINUX | (2u << 14));
         break;
     case CFG_NESTED:
         qtest_writel(r->qts, GR1(CBAR(1)), CBAR_TYPE_NESTED);
         break;
     }
-    dma_read(r, IOVA(0) + 0x10, 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_TF);
-    check_hex(qtest_readq(r->qts, CB(1, CB_FAR)), IOVA(0) + 0x10);
-    cb_write(r, 1, CB_FSR, FSR_TF);
+    /* twice: a translation fault each time, the configuration logged once */
+    for (int i = 0; i < 2; i++) {
+        dma_read(r, IOVA(0) + 0x10, 4);
+        check_hex(cb_read(r, 1, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+        check_hex(qtest_readq(r->qts, CB(1, CB_FAR)), IOVA(0) + 0x10);
+        cb_write(r, 1, CB_FSR, FSR_TF);
+    }
 
     setup_cb(r, 1, 9);
     map_page(r, 1, IOVA(0), DATA(0), false);
@@ -1222,7 +1254,7 @@ static void test_fault_syndrome(void)
 
     /* nothing at level 0 for IOVA_HIGH: a read faults there */
     dma_read(r, IOVA_HIGH, 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_TF);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
     check_hex(cb_read(r, 1, CB_FSYNR0), 0);
     check_hex(qtest_readl(r->qts, GR1(CBFRSYNRA(1))), EDU_SID);
     check_hex(qtest_readl(r->qts, GR1(CBFRSYNRA(0))), 0);
@@ -1230,14 +1262,14 @@ static void test_fault_syndrome(void)
 
     /* a missing page in a present table: level 3, a write */
     dma_write(r, IOVA(2), 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_TF);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
     check_hex(cb_read(r, 1, CB_FSYNR0), FSYNR0_WNR | 3);
     cb_write(r, 1, CB_FSR, FSR_TF);
 
     /* a page without the access flag: an access flag fault at level 3 */
     qtest_writeq(r->qts, pte, qtest_readq(r->qts, pte) & ~PTE_AF);
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_AFF);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_AFF | FSR_FORMAT_AARCH64);
     check_hex(cb_read(r, 1, CB_FSYNR0) & (FSYNR0_PLVL | FSYNR0_WNR), 3);
 
     /* a table outside RAM: the walk's read fails at level 1, with PTWF */
@@ -1247,7 +1279,7 @@ static void test_fault_syndrome(void)
     cb_write(r, 1, CB_TLBIASID, 8);
     cb_sync(r, 1);
     dma_read(r, IOVA(1), 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_EF);
+    check_hex(cb_read(r, 1, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
     check_hex(cb_read(r, 1, CB_FSYNR0), FSYNR0_PTWF | 1);
     rig_stop(r);
 }
@@ -1321,6 +1353,445 @@ static void test_probe(void)
     rig_stop(r);
 }
 
+/*
+ * Which sync completes which invalidation, and what each invalidation
+ * matches. Context bank 0 serves edu's stream with VMID 1 and ASID 3; bank 1
+ * is programmed (VMID 2, ASID 7) but serves nothing. A page's entry moves to
+ * other memory without an invalidation; the case's maintenance follows, and
+ * the entry must still be used (the invalidation did not match, or no sync
+ * that completes it came) until the right one is done.
+ */
+typedef enum SyncCase {
+    SYNC_WRONG_BANK,
+    SYNC_GLOBAL_BY_CONTEXT,
+    SYNC_CONTEXT_BY_GLOBAL,
+    SYNC_VMID,
+    SYNC_ALLH,
+    SYNC_ASID,
+    SYNC_VAAL,
+} SyncCase;
+
+#define SYNC_ASID_CB0       3
+#define SYNC_VMID_CB0       1
+
+static void sync_setup(Rig *r)
+{
+    uint32_t cbar = CBAR_TYPE_S1_S2BYPASS | CBAR_S1_BPSHCFG_NSH |
+                    CBAR_S1_MEMATTR_WB;
+
+    setup_translation(r, 0, SYNC_ASID_CB0);
+    setup_cb(r, 1, 7);
+    qtest_writel(r->qts, GR1(CBAR(0)), cbar | SYNC_VMID_CB0);
+    qtest_writel(r->qts, GR1(CBAR(1)), cbar | 2);
+}
+
+static void test_sync_scope(const void *opaque)
+{
+    SyncCase c = GPOINTER_TO_INT(opaque);
+    Rig *r = rig_start(NULL);
+    uint64_t va = (IOVA(0) >> 12) | (uint64_t)SYNC_ASID_CB0 << 48;
+    uint64_t pte;
+
+    sync_setup(r);
+    pte = map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x61);
+    fill(r, DATA(2), PAGE_SIZE, 0x62);
+    check_reads(r, IOVA(0), 0x61);
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+
+    switch (c) {
+    case SYNC_WRONG_BANK:
+        /* bank 0's invalidation, synced on bank 1: not complete */
+        qtest_writeq(r->qts, CB(0, CB_TLBIVA), va);
+        cb_sync(r, 1);
+        check_reads(r, IOVA(0), 0x61);
+        cb_sync(r, 0);
+        break;
+    case SYNC_GLOBAL_BY_CONTEXT:
+        /* a global invalidation needs the global sync */
+        gr0_write(r, TLBIALLNSNH, 0);
+        cb_sync(r, 0);
+        check_reads(r, IOVA(0), 0x61);
+        gr0_write(r, STLBGSYNC, 0);
+        break;
+    case SYNC_CONTEXT_BY_GLOBAL:
+        /* the global sync completes every bank's maintenance */
+        qtest_writeq(r->qts, CB(0, CB_TLBIVA), va);
+        gr0_write(r, STLBGSYNC, 0);
+        break;
+    case SYNC_VMID:
+        gr0_write(r, TLBIVMID, 2);
+        gr0_write(r, STLBGSYNC, 0);
+        check_reads(r, IOVA(0), 0x61);
+        gr0_write(r, TLBIVMID, SYNC_VMID_CB0);
+        gr0_write(r, STLBGSYNC, 0);
+        break;
+    case SYNC_ALLH:
+        /* hypervisor contexts only: bank 0 is not one */
+        gr0_write(r, TLBIALLH, 0);
+        gr0_write(r, STLBGSYNC, 0);
+        check_reads(r, IOVA(0), 0x61);
+        gr0_write(r, TLBIALLNSNH, 0);
+        gr0_write(r, STLBGSYNC, 0);
+        break;
+    case SYNC_ASID:
+        /* bank 1's ASID, then bank 0's through bank 1's VMID: neither */
+        cb_write(r, 0, CB_TLBIASID, 7);
+        cb_write(r, 1, CB_TLBIASID, SYNC_ASID_CB0);
+        cb_sync(r, 0);
+        cb_sync(r, 1);
+        check_reads(r, IOVA(0), 0x61);
+        cb_write(r, 0, CB_TLBIASID, SYNC_ASID_CB0);
+        cb_sync(r, 0);
+        break;
+    case SYNC_VAAL:
+        /* any ASID, leaf only */
+        qtest_writeq(r->qts, CB(0, CB_TLBIVAAL), IOVA(0) >> 12);
+        cb_sync(r, 0);
+        break;
+    }
+    check_reads(r, IOVA(0), 0x62);
+    check_hex(cb_read(r, 0, CB_FSR), 0);
+    rig_stop(r);
+}
+
+/*
+ * Tables the walker cannot read: the SMMU's own registers as the root table
+ * or as a level-1 table, and an address with nothing behind it. Each is an
+ * external abort on the walk (FSR.EF, FSYNR0.PTWF), and the SMMU answers
+ * afterwards: no walk re-enters the device.
+ */
+static void test_walk_abort(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t l0;
+
+    setup_translation(r, 0, 2);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    qtest_writeq(r->qts, CB(0, CB_TTBR0), SMMU_BASE | 2ULL << 48);
+    dma_read(r, IOVA(0), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
+    check_hex(cb_read(r, 0, CB_FSYNR0) & (FSYNR0_PTWF | FSYNR0_PLVL),
+              FSYNR0_PTWF | 0);
+    cb_write(r, 0, CB_FSR, FSR_EF);
+    check_hex(gr0_read(r, ID7), 0x21);
+
+    /* a level-0 descriptor pointing at the context bank registers */
+    qtest_writeq(r->qts, CB(0, CB_TTBR0), r->root[0] | 2ULL << 48);
+    l0 = r->root[0] + 8 * ((IOVA(0) >> 39) & 0x1ff);
+    qtest_writeq(r->qts, l0, (SMMU_BASE + 0x10000) | PTE_TABLE | PTE_VALID);
+    cb_write(r, 0, CB_TLBIASID, 2);
+    cb_sync(r, 0);
+    dma_read(r, IOVA(0), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
+    check_hex(cb_read(r, 0, CB_FSYNR0) & (FSYNR0_PTWF | FSYNR0_PLVL),
+              FSYNR0_PTWF | 1);
+    cb_write(r, 0, CB_FSR, FSR_EF);
+
+    /* nothing behind the address */
+    qtest_writeq(r->qts, l0, 0xfff00000000ULL | PTE_TABLE | PTE_VALID);
+    cb_write(r, 0, CB_TLBIASID, 2);
+    cb_sync(r, 0);
+    dma_read(r, IOVA(0), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
+    check_hex(gr0_read(r, ID7), 0x21);
+    rig_stop(r);
+}
+
+/* 64K granule: 48-bit input, walks start at level 1 */
+#define GRANULE_64K             0x10000ULL
+#define TCR_64K                 (TCR_LINUX | (1u << 14))
+#define IOVA_64K(n)             (0x46000000ULL + GRANULE_64K * (n))
+#define PA_64K(n)               (0x45800000ULL + GRANULE_64K * (n))
+
+static uint64_t pt_alloc_64k(Rig *r)
+{
+    uint64_t table = ROUND_UP(r->pt_next, GRANULE_64K);
+
+    r->pt_next = table + GRANULE_64K;
+    qtest_memset(r->qts, table, 0, GRANULE_64K);
+    return table;
+}
+
+/* Map one 64K page; returns the PTE's address */
+static uint64_t map_page_64k(Rig *r, uint64_t root, uint64_t iova,
+                             uint64_t pa, bool writable)
+{
+    static const int shift[] = { 0, 42, 29, 16 };
+    uint64_t table = root;
+    uint64_t pte;
+
+    for (int level = 1; level < 3; level++) {
+        uint64_t slot = table + 8 * ((iova >> shift[level]) & 0x1fff);
+        uint64_t desc = qtest_readq(r->qts, slot);
+
+        if (!(desc & PTE_VALID)) {
+            desc = pt_alloc_64k(r) | PTE_TABLE | PTE_VALID;
+            qtest_writeq(r->qts, slot, desc);
+        }
+        table = desc & PTE_ADDR_MASK;
+    }
+    pte = table + 8 * ((iova >> 16) & 0x1fff);
+    qtest_writeq(r->qts, pte,
+                 pa | PTE_PAGE | PTE_VALID | PTE_AF | PTE_SH_IS | PTE_NG |
+                 PTE_AP_UNPRIV | (writable ? 0 : PTE_AP_RDONLY) |
+                 PTE_ATTRINDX(MAIR_IDX_CACHE));
+    return pte;
+}
+
+static void test_granule_64k(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t root, pte;
+
+    setup_translation(r, 0, 6);
+    root = pt_alloc_64k(r);
+    cb_write(r, 0, CB_TCR, TCR_64K);
+    qtest_writeq(r->qts, CB(0, CB_TTBR0), root | 6ULL << 48);
+    pte = map_page_64k(r, root, IOVA_64K(0), PA_64K(0), false);
+    map_page_64k(r, root, IOVA_64K(1), PA_64K(1), true);
+    fill(r, PA_64K(0) + 0x9000, PAGE_SIZE, 0x71);
+    fill(r, PA_64K(2) + 0x9000, PAGE_SIZE, 0x72);
+
+    /* a 4K read in the middle of the 64K page, written back at the next */
+    qtest_memset(r->qts, PA_64K(1), 0, PAGE_SIZE);
+    dma_read(r, IOVA_64K(0) + 0x9000, PAGE_SIZE);
+    dma_write(r, IOVA_64K(1), PAGE_SIZE);
+    check(r, PA_64K(1), PAGE_SIZE, 0x71);
+
+    /* one TLBIVA anywhere in the 64K page invalidates it */
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | PA_64K(2));
+    qtest_writeq(r->qts, CB(0, CB_TLBIVA),
+                 ((IOVA_64K(0) + 0x3000) >> 12) | 6ULL << 48);
+    cb_sync(r, 0);
+    qtest_memset(r->qts, PA_64K(1), 0, PAGE_SIZE);
+    dma_read(r, IOVA_64K(0) + 0x9000, PAGE_SIZE);
+    dma_write(r, IOVA_64K(1), PAGE_SIZE);
+    check(r, PA_64K(1), PAGE_SIZE, 0x72);
+
+    /* unmapped: a translation fault at level 3 */
+    dma_read(r, IOVA_64K(5), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    check_hex(cb_read(r, 0, CB_FSYNR0) & FSYNR0_PLVL, 3);
+    rig_stop(r);
+}
+
+/*
+ * TTBR1: the upper region (T1SZ 16, 4K granule, EPD1 clear) walks its own
+ * tables, indexed by VA[47:12] only; a TLBIVA's operand is sign-extended from
+ * VA[55], so it names the upper address.
+ */
+#define IOVA_UPPER(n)           (0xffff000046000000ULL + 0x1000 * (n))
+#define TCR_TTBR1               ((TCR_LINUX & ~(1u << 23)) | (16u << 16) | \
+                                 (2u << 30))
+
+static void test_ttbr1(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t upper, lower, pte;
+
+    setup_translation(r, 0, 5);
+    lower = r->root[0];
+    upper = pt_alloc(r);
+    cb_write(r, 0, CB_TCR, TCR_TTBR1);
+    qtest_writeq(r->qts, CB(0, CB_TTBR1), upper);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    r->root[0] = upper;
+    pte = map_page(r, 0, IOVA_UPPER(0), DATA(0), false);
+    r->root[0] = lower;
+    fill(r, DATA(0), PAGE_SIZE, 0x51);
+    fill(r, DATA(2), PAGE_SIZE, 0x52);
+    check_reads(r, IOVA_UPPER(0), 0x51);
+    /* the same low bits in the lower region: nothing mapped */
+    dma_read(r, IOVA_UPPER(0) & 0xffffffffffffULL, 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    cb_write(r, 0, CB_FSR, FSR_TF);
+
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+    qtest_writeq(r->qts, CB(0, CB_TLBIVA),
+                 ((IOVA_UPPER(0) >> 12) & ((1ULL << 44) - 1)) | 5ULL << 48);
+    cb_sync(r, 0);
+    check_reads(r, IOVA_UPPER(0), 0x52);
+
+    /* EPD1: walks of the upper region disabled */
+    cb_write(r, 0, CB_TCR, TCR_TTBR1 | (1u << 23));
+    cb_write(r, 0, CB_TLBIASID, 5);
+    cb_sync(r, 0);
+    dma_read(r, IOVA_UPPER(0), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    rig_stop(r);
+}
+
+/*
+ * Input size and walk disables: past 2^(64 - T0SZ), or with EPD0 set, a
+ * translation fault at level 0.
+ */
+static void test_fault_region(void)
+{
+    Rig *r = rig_start(NULL);
+
+    setup_translation(r, 0, 4);
+    map_page(r, 0, IOVA(0), DATA(0), false);
+    dma_read(r, 1ULL << 48, 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    check_hex(cb_read(r, 0, CB_FSYNR0) & FSYNR0_PLVL, 0);
+    cb_write(r, 0, CB_FSR, FSR_TF);
+    cb_write(r, 0, CB_TCR, TCR_LINUX | (1u << 7));
+    dma_read(r, IOVA(0), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    rig_stop(r);
+}
+
+/*
+ * The ASID: 8 bits without TCR2.AS (TTBR0.ASID[15:8] ignored, as are the
+ * operand's), and TTBR1's with TCR.A1.
+ */
+static void test_asid_width(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t pte;
+
+    setup_translation(r, 0, 0x105);
+    cb_write(r, 0, CB_TCR2, TCR2_LINUX & ~TCR2_AS);
+    pte = map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x21);
+    fill(r, DATA(2), PAGE_SIZE, 0x22);
+    check_reads(r, IOVA(0), 0x21);
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+    /* ASID 0x205 is 5 on 8 bits: the same ASID */
+    cb_write(r, 0, CB_TLBIASID, 0x205);
+    cb_sync(r, 0);
+    check_reads(r, IOVA(0), 0x22);
+
+    /* A1: the ASID is TTBR1's (9), not TTBR0's (5) */
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(0));
+    cb_write(r, 0, CB_TCR2, TCR2_LINUX);
+    cb_write(r, 0, CB_TCR, TCR_LINUX | (1u << 22));
+    qtest_writeq(r->qts, CB(0, CB_TTBR1), 9ULL << 48);
+    check_reads(r, IOVA(0), 0x21);
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+    cb_write(r, 0, CB_TLBIASID, 0x105);
+    cb_sync(r, 0);
+    check_reads(r, IOVA(0), 0x21);
+    cb_write(r, 0, CB_TLBIASID, 9);
+    cb_sync(r, 0);
+    check_reads(r, IOVA(0), 0x22);
+    rig_stop(r);
+}
+
+/* Linux's probe of the SMR widths: 15-bit IDs and masks read back */
+static void test_smr_probe(void)
+{
+    Rig *r = rig_start(NULL);
+
+    gr0_write(r, SMR(0), 0xffff);
+    check_hex(gr0_read(r, SMR(0)), 0x7fff);
+    gr0_write(r, SMR(0), 0x7fffu << 16);
+    check_hex(gr0_read(r, SMR(0)), 0x7fffu << 16);
+    gr0_write(r, SMR(0), 0xffffu << 16);
+    check_hex(gr0_read(r, SMR(0)), 0xffffu << 16);
+    rig_stop(r);
+}
+
+/*
+ * Global faults other than an unmatched stream: two stream map entries
+ * matching (SMCF; sCR0.SMCFCFG is fixed at 1), a context bank the SMMU does
+ * not have (UCBF), the reserved S2CR type 3 (a fault context). The first
+ * fills sGFAR and the syndromes, the next only sets MULTI.
+ */
+static void test_global_faults(void)
+{
+    Rig *r = rig_start(NULL);
+
+    intercept_irqs(r);
+    seed_buffer(r, 0x30);
+    set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_BYPASS);
+    set_stream(r, 1, SMR_ENTRY(EDU_SID & ~1, 1), S2CR_TYPE_BYPASS);
+    gr0_write(r, SCR0, SCR0_LINUX);
+    qtest_memset(r->qts, DATA(1), 0xee, PAGE_SIZE);
+    dma_write(r, DATA(1) + 0x40, 4);
+    check_fill(r, DATA(1), PAGE_SIZE, 0xee);
+    check_hex(gr0_read(r, SGFSR), SGFSR_SMCF);
+    check_hex(qtest_readq(r->qts, GR0(SGFAR)), DATA(1) + 0x40);
+    check_hex(gr0_read(r, SGFSYNR1) & 0xffff, EDU_SID);
+    check_irq(r, 0, true);
+    dma_write(r, DATA(1), 4);
+    check_hex(gr0_read(r, SGFSR), SGFSR_SMCF | SGFSR_MULTI);
+    gr0_write(r, SGFSR, SGFSR_SMCF | SGFSR_MULTI);
+    check_irq(r, 0, false);
+
+    set_stream(r, 1, 0, S2CR_TYPE_BYPASS);
+    set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_TRANS | 5);
+    dma_write(r, DATA(1), 4);
+    check_fill(r, DATA(1), PAGE_SIZE, 0xee);
+    check_hex(gr0_read(r, SGFSR), SGFSR_UCBF);
+    gr0_write(r, SGFSR, SGFSR_UCBF);
+
+    set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), 3u << 16);
+    dma_write(r, DATA(1), 4);
+    check_fill(r, DATA(1), PAGE_SIZE, 0xee);
+    rig_stop(r);
+}
+
+/* A system reset empties the caches and restores the reset values */
+static void test_reset(void)
+{
+    Rig *r = rig_start(NULL);
+    uint64_t pte;
+
+    setup_translation(r, 0, 3);
+    pte = map_page(r, 0, IOVA(0), DATA(0), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x11);
+    fill(r, DATA(2), PAGE_SIZE, 0x12);
+    check_reads(r, IOVA(0), 0x11);
+    qtest_writeq(r->qts, pte,
+                 (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
+
+    qtest_system_reset(r->qts);
+    check_hex(gr0_read(r, SCR0), SCR0_CLIENTPD | SCR0_SMCFCFG);
+    check_hex(gr0_read(r, S2CR(0)), S2CR_TYPE_FAULT);
+    check_hex(cb_read(r, 0, CB_SCTLR), 0x100);
+    check_hex(qtest_readq(r->qts, CB(0, CB_TTBR0)), 0);
+
+    /* the same setup over the same tables: the moved entry, not the old */
+    /* the reset cleared the PCI BARs too: map edu's again */
+    qpci_iounmap(r->edu, r->bar);
+    qpci_device_enable(r->edu);
+    r->bar = qpci_iomap(r->edu, 0, NULL);
+    r->pt_next = PT_POOL;
+    setup_translation(r, 0, 3);
+    map_page(r, 0, IOVA(0), DATA(2), false);
+    map_page(r, 0, IOVA(1), DATA(1), true);
+    check_reads(r, IOVA(0), 0x12);
+    rig_stop(r);
+}
+
+/*
+ * The strict non-coherent view: tables the guest never cleaned to the PoC
+ * read as zero, so the first walk faults, and the sanitizer names the
+ * disagreement between memory and the view (on stderr, which the rig's test
+ * reads).
+ */
+static void test_strict_view(void)
+{
+    Rig *r = rig_start("-global arm-mmu500.strict-noncoherent=on");
+
+    setup_translation(r, 0, 3);
+    map_page(r, 0, IOVA(0), DATA(0), false);
+    dma_read(r, IOVA(0), 4);
+    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    rig_stop(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1358,8 +1829,8 @@ int main(int argc, char **argv)
     qtest_add_func("mmu500/fault/syndrome", test_fault_syndrome);
     qtest_add_data_func("mmu500/config/aarch32", GINT_TO_POINTER(CFG_AARCH32),
                         test_config_unsupported);
-    qtest_add_data_func("mmu500/config/granule-64k",
-                        GINT_TO_POINTER(CFG_GRANULE_64K),
+    qtest_add_data_func("mmu500/config/granule-16k",
+                        GINT_TO_POINTER(CFG_GRANULE_16K),
                         test_config_unsupported);
     qtest_add_data_func("mmu500/config/nested", GINT_TO_POINTER(CFG_NESTED),
                         test_config_unsupported);
@@ -1371,6 +1842,31 @@ int main(int argc, char **argv)
                         GINT_TO_POINTER(WALK_BY_VA), test_walk_cache);
     qtest_add_data_func("mmu500/walk-cache/tlbiasid",
                         GINT_TO_POINTER(WALK_BY_ASID), test_walk_cache);
+    qtest_add_data_func("mmu500/sync/wrong-bank",
+                        GINT_TO_POINTER(SYNC_WRONG_BANK), test_sync_scope);
+    qtest_add_data_func("mmu500/sync/global-by-context",
+                        GINT_TO_POINTER(SYNC_GLOBAL_BY_CONTEXT),
+                        test_sync_scope);
+    qtest_add_data_func("mmu500/sync/context-by-global",
+                        GINT_TO_POINTER(SYNC_CONTEXT_BY_GLOBAL),
+                        test_sync_scope);
+    qtest_add_data_func("mmu500/tlbi/vmid", GINT_TO_POINTER(SYNC_VMID),
+                        test_sync_scope);
+    qtest_add_data_func("mmu500/tlbi/allh", GINT_TO_POINTER(SYNC_ALLH),
+                        test_sync_scope);
+    qtest_add_data_func("mmu500/tlbi/asid", GINT_TO_POINTER(SYNC_ASID),
+                        test_sync_scope);
+    qtest_add_data_func("mmu500/tlbi/vaal", GINT_TO_POINTER(SYNC_VAAL),
+                        test_sync_scope);
+    qtest_add_func("mmu500/walk/abort", test_walk_abort);
+    qtest_add_func("mmu500/translate/granule-64k", test_granule_64k);
+    qtest_add_func("mmu500/translate/ttbr1", test_ttbr1);
+    qtest_add_func("mmu500/fault/region", test_fault_region);
+    qtest_add_func("mmu500/tlbi/asid-width", test_asid_width);
+    qtest_add_func("mmu500/stream/smr-probe", test_smr_probe);
+    qtest_add_func("mmu500/stream/global-faults", test_global_faults);
+    qtest_add_func("mmu500/reset", test_reset);
+    qtest_add_func("mmu500/sanitizer/strict-view", test_strict_view);
     qtest_add_func("mmu500/probe", test_probe);
     qtest_add_func("mmu500/timing/tlb-sync", test_timing_sync);
     qtest_add_data_func("mmu500/timing/free", NULL, test_timing_free);

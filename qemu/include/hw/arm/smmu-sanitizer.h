@@ -29,14 +29,26 @@ typedef struct SMMUSanitizer {
      * as zero), as a non-coherent walker on hardware would.
      */
     bool strict;
-    /* Host address of a cleaned line -> its bytes at that clean. */
+    /* Host address of a guest page -> its cleaned lines (smmu-sanitizer.c) */
     GHashTable *cleaned;
+    /* CTR_EL0.DminLine's, learnt at the first clean */
+    uint64_t line_size;
+    /* in the list of strict sanitizers the guest's cleans go to */
+    QLIST_ENTRY(SMMUSanitizer) next;
     QemuMutex lock;
     uint64_t reports[SMMU_CHECK_NR];
 } SMMUSanitizer;
 
-/* Set up; with @strict, start listening to the guest's cleans to the PoC. */
-void smmu_sanitizer_init(SMMUSanitizer *san, const char *model, bool strict);
+/*
+ * Set up; with @strict, start listening to the guest's cleans to the PoC.
+ * Any number of SMMUs may listen, each keeping its own view.
+ */
+bool smmu_sanitizer_init(SMMUSanitizer *san, const char *model, bool strict,
+                         Error **errp);
+/* Stop listening and free the view (at unrealize). */
+void smmu_sanitizer_cleanup(SMMUSanitizer *san);
+/* How many guest pages the cleaned view holds lines of. */
+unsigned smmu_sanitizer_view_pages(SMMUSanitizer *san);
 
 /*
  * Read the descriptor at @addr as the strict view has it (as last cleaned to
