@@ -41,17 +41,24 @@ class ProbeCounts:
     map_probes: int
     map_pages: int
     missing: int
-    # Scatter-gather passes run (each unmap frees level-3 tables); 0 where the tool
-    # has no such mode.
+    # Runs of the benchmark's own scatter-gather mode (each unmap frees level-3
+    # tables); 0 where the tool has no such mode.
     sg_runs: int = 0
+    # The support patch's own scatter-gather passes (512 pages mapped and unmapped at
+    # once over a 2M-aligned range): each unmap freed a level-3 table. Every kernel.
+    sg_passes: int = 0
 
 
 # Linux's unmap frees a level-3 table (and must flush the walk cache for it) only when
 # a 2M-aligned range mapped with 4K pages is unmapped whole. The benchmark's own buffers
 # are order-aligned at size-aligned IOVAs, so with blocks allowed they map as 2M blocks;
-# its scatter-gather mode (Linux 7.x) maps 512 separate pages over 2M, which does it.
+# its scatter-gather mode (Linux 7.x) maps 512 separate pages over 2M, which does it,
+# and so, on every kernel, does the support patch every SG_EVERY unmaps of the probe
+# device (kernel-patches/support/dma-probe.patch), counting its passes in SG_PASSES.
 SG_MODE = 1
 SG_PAGES = 512
+SG_EVERY = 64
+SG_PASSES = "/sys/module/dma_iommu/parameters/rig_sg_passes"
 
 
 def sg_command(*, dma_bits: int) -> str:
@@ -70,6 +77,24 @@ def ran_sg(output: str) -> bool:
     except RunFailed:
         return False
     return measurement.map_mode is not None and "SG" in measurement.map_mode.upper()
+
+
+def sg_passes_command() -> str:
+    return f"echo sg_passes=$(cat {SG_PASSES} 2>/dev/null || echo none)"
+
+
+def parse_sg_passes(output: str) -> int:
+    """The support patch's scatter-gather passes; a kernel without the counter is an
+    error, not 0 (its checks boot would free no table unnoticed)."""
+    found = re.search(r"^sg_passes=(\d+)\s*$", output, re.MULTILINE)
+    if found is None:
+        raise RunFailed(
+            f"could not read {SG_PASSES}: is the kernel built with the dma-probe "
+            "support patch (kernel-patches/support/dma-probe.patch)?",
+            excerpt=output,
+            check=CHECK,
+        )
+    return int(found.group(1))
 
 
 def registers_command(bdf: str) -> str:
@@ -111,6 +136,12 @@ def problem(counts: ProbeCounts) -> str | None:
         return f"the probe refused {counts.refused} requests (bus mastering off?)"
     if not counts.probes or not counts.map_probes:
         return "the probe never ran: no map and unmap of the benchmark device rang it"
+    if counts.probes >= 2 * SG_EVERY and not counts.sg_passes:
+        return (
+            f"after {counts.probes} unmaps, none of the support patch's scatter-gather "
+            "passes freed a level-3 table (a 2M-aligned range of 512 pages): the walk "
+            "flush of a freed table went unchecked"
+        )
     return None
 
 
@@ -124,11 +155,13 @@ def describe(counts: ProbeCounts) -> str:
     return (
         f"{counts.map_probes} ranges ({counts.map_pages} pages) read through the SMMU "
         f"right after their map, all translated; {counts.probes} ({counts.pages} pages) "
-        "right after their unmap, none translated"
+        "right after their unmap, none translated; "
+        f"{counts.sg_passes} level-3 tables freed by the probe's own scatter-gather "
+        f"unmaps of {SG_PAGES} pages"
         + (
-            f"; with {counts.sg_runs} scatter-gather passes of {SG_PAGES} pages, whose "
-            "unmaps free level-3 tables"
+            f", and {counts.sg_runs} run of the benchmark's scatter-gather mode, whose "
+            "unmaps free more"
             if counts.sg_runs
-            else "; no scatter-gather mode in this kernel's tool, so no table was freed"
+            else " (this kernel's benchmark has no scatter-gather mode)"
         )
     )

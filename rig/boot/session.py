@@ -271,12 +271,14 @@ def probe_pass(
             console.check(_command(settings, size))
     sg = console.check(dma_probe.sg_command(dma_bits=settings.dma_bits))
     output = console.check(dma_probe.registers_command(profile.bench_device_bdf))
+    passes = console.check(dma_probe.sg_passes_command())
     try:
         counts = dma_probe.parse(output)
+        sg_passes = dma_probe.parse_sg_passes(passes)
     except RunFailed as err:
         err.log_path = str(spec.console_log)
         raise
-    counts = replace(counts, sg_runs=int(dma_probe.ran_sg(sg)))
+    counts = replace(counts, sg_runs=int(dma_probe.ran_sg(sg)), sg_passes=sg_passes)
     problem = dma_probe.problem(counts)
     if problem is not None:
         raise RunFailed(

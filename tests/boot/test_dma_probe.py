@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rig.boot import dma_probe
@@ -74,6 +76,24 @@ def test_the_scatter_gather_pass_is_known_by_the_mode_the_tool_names() -> None:
     assert not dma_probe.ran_sg(refused)
     assert not dma_probe.ran_sg(single)
     assert "-m 1" in dma_probe.sg_command(dma_bits=32)
-    counts = dma_probe.ProbeCounts(1, 1, 0, 0, 1, 1, 0, sg_runs=1)
-    assert "1 scatter-gather passes of 512 pages" in dma_probe.describe(counts)
-    assert "no table was freed" in dma_probe.describe(dma_probe.parse(GOOD))
+    counts = dma_probe.ProbeCounts(1, 1, 0, 0, 1, 1, 0, sg_runs=1, sg_passes=3)
+    assert "3 level-3 tables freed" in dma_probe.describe(counts)
+    assert "and 1 run of the benchmark's scatter-gather mode" in dma_probe.describe(counts)
+    assert "has no scatter-gather mode" in dma_probe.describe(dma_probe.parse(GOOD))
+
+
+def test_the_support_patch_counts_the_tables_it_freed() -> None:
+    assert "rig_sg_passes" in dma_probe.sg_passes_command()
+    assert dma_probe.parse_sg_passes("sg_passes=12\n") == 12
+    # A kernel without the counter is not a kernel that freed nothing.
+    with pytest.raises(RunFailed, match="dma-probe support patch"):
+        dma_probe.parse_sg_passes("sg_passes=none\n")
+
+
+def test_many_unmaps_and_no_table_freed_fail_the_check() -> None:
+    many = dma_probe.ProbeCounts(200, 200, 0, 0, 200, 200, 0)
+    problem = dma_probe.problem(many)
+    assert problem is not None and "walk flush of a freed table went unchecked" in problem
+    assert dma_probe.problem(replace(many, sg_passes=3)) is None
+    # Too few unmaps for a pass to be due: not a failure.
+    assert dma_probe.problem(replace(many, probes=100)) is None

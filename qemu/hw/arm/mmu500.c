@@ -45,6 +45,7 @@
 #include "hw/sysbus.h"
 #include "hw/arm/mmu500.h"
 #include "migration/vmstate.h"
+#include "migration/blocker.h"
 #include "qemu/error-report.h"
 #include "qemu/timer.h"
 #include "qemu/main-loop.h"
@@ -659,6 +660,42 @@ static void mmu500_check_view_all(MMU500State *s, int n, const char *when)
     }
 }
 
+/*
+ * IOMMU_NOTIFIER_UNMAP: what a device model keeps of earlier translations
+ * (vhost's IOTLB) goes at each invalidation. By VA, the region of the largest
+ * leaf a context's tables can hold at that address (1G, or 512M with a 64K
+ * granule), since a TLBI by VA names an address, not a size; by ASID, VMID or
+ * all, everything. Every device with a notifier is told: more than needed,
+ * never less. Called with the device's lock held: an UNMAP notifier must not
+ * translate.
+ */
+static void mmu500_notify_unmap(MMU500State *s, const MMU500InvScope *scope)
+{
+    SMMUDevice *sdev;
+
+    if (!scope->by_va) {
+        smmu_inv_notifiers_all(&s->smmu_state);
+        return;
+    }
+    QLIST_FOREACH(sdev, &s->smmu_state.devices_with_notifiers, next) {
+        uint64_t size = 1ULL << 30;
+        IOMMUTLBEvent event = {
+            .type = IOMMU_NOTIFIER_UNMAP,
+            .entry = {
+                .target_as = &address_space_memory,
+                .iova = scope->iova & ~(size - 1),
+                .addr_mask = size - 1,
+                .perm = IOMMU_NONE,
+            },
+        };
+        IOMMUNotifier *n;
+
+        IOMMU_NOTIFIER_FOREACH(n, &sdev->iommu) {
+            memory_region_notify_iommu_one(n, &event);
+        }
+    }
+}
+
 static void mmu500_invalidate(MMU500State *s, const MMU500InvScope *scope,
                               const char *op)
 {
@@ -676,6 +713,7 @@ static void mmu500_invalidate(MMU500State *s, const MMU500InvScope *scope,
     matched = mmu500_tlb_invalidate(&s->cache, scope);
     trace_mmu500_tlbi(op, scope->issuer, scope->vmid, scope->asid,
                       scope->iova, matched);
+    mmu500_notify_unmap(s, scope);
 }
 
 /*
@@ -1440,12 +1478,20 @@ static void mmu500_realize(DeviceState *d, Error **errp)
     }
     mmu500_tlb_init(&s->cache, s->tlb_entries, s->walk_entries,
                     s->strict_noncoherent);
+    if (s->strict_noncoherent) {
+        error_setg(&s->migration_blocker, "arm-mmu500: strict-noncoherent "
+                   "keeps the guest's cleaned lines, which do not migrate");
+        if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
+            return;
+        }
+    }
 }
 
 static void mmu500_unrealize(DeviceState *d)
 {
     MMU500State *s = ARM_MMU500(d);
 
+    migrate_del_blocker(&s->migration_blocker);
     qemu_bh_delete(s->irq_bh);
     s->irq_bh = NULL;
     mmu500_tlb_free(&s->cache);
@@ -1453,11 +1499,74 @@ static void mmu500_unrealize(DeviceState *d)
     qemu_mutex_destroy(&s->mutex);
 }
 
+/*
+ * Migration: the registers and fault records. The IOTLB and the walk cache
+ * start empty on the destination, as any cache may lose entries at any time;
+ * invalidations accepted and not yet synced are then complete, which the
+ * architecture allows too. The strict view (the guest's cleaned lines) is not
+ * migrated: strict-noncoherent blocks migration.
+ */
+static const VMStateDescription vmstate_mmu500_cb = {
+    .name = "arm-mmu500/context-bank",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(cbar, MMU500ContextBank),
+        VMSTATE_UINT32(cba2r, MMU500ContextBank),
+        VMSTATE_UINT32(sctlr, MMU500ContextBank),
+        VMSTATE_UINT32(actlr, MMU500ContextBank),
+        VMSTATE_UINT32(tcr, MMU500ContextBank),
+        VMSTATE_UINT32(tcr2, MMU500ContextBank),
+        VMSTATE_UINT32(contextidr, MMU500ContextBank),
+        VMSTATE_UINT32(mair0, MMU500ContextBank),
+        VMSTATE_UINT32(mair1, MMU500ContextBank),
+        VMSTATE_UINT32(fsr, MMU500ContextBank),
+        VMSTATE_UINT32(fsynr0, MMU500ContextBank),
+        VMSTATE_UINT32(cbfrsynra, MMU500ContextBank),
+        VMSTATE_UINT64(ttbr0, MMU500ContextBank),
+        VMSTATE_UINT64(ttbr1, MMU500ContextBank),
+        VMSTATE_UINT64(far, MMU500ContextBank),
+        VMSTATE_UINT64(par, MMU500ContextBank),
+        VMSTATE_INT64(sync_done, MMU500ContextBank),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static int mmu500_post_load(void *opaque, int version_id)
+{
+    MMU500State *s = opaque;
+
+    mmu500_tlb_reset(&s->cache);
+    mmu500_update_irqs(s);
+    return 0;
+}
+
+static const VMStateDescription vmstate_mmu500 = {
+    .name = "arm-mmu500",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = mmu500_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(scr0, MMU500State),
+        VMSTATE_UINT32(sacr, MMU500State),
+        VMSTATE_UINT32(sgfsr, MMU500State),
+        VMSTATE_UINT32(sgfsynr0, MMU500State),
+        VMSTATE_UINT32(sgfsynr1, MMU500State),
+        VMSTATE_UINT64(sgfar, MMU500State),
+        VMSTATE_INT64(gsync_done, MMU500State),
+        VMSTATE_UINT32_ARRAY(smr, MMU500State, MMU500_NUM_SMR),
+        VMSTATE_UINT32_ARRAY(s2cr, MMU500State, MMU500_NUM_SMR),
+        VMSTATE_STRUCT_ARRAY(cb, MMU500State, MMU500_NUM_CB, 1,
+                             vmstate_mmu500_cb, MMU500ContextBank),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const Property mmu500_properties[] = {
     DEFINE_PROP_BOOL("coherent-walk", MMU500State, coherent_walk, false),
     DEFINE_PROP_BOOL("strict-noncoherent", MMU500State, strict_noncoherent,
                      false),
-    DEFINE_PROP_BOOL("check-stale", MMU500State, check_stale, true),
+    DEFINE_PROP_BOOL("check-stale", MMU500State, check_stale, false),
     DEFINE_PROP_UINT32("tlb-entries", MMU500State, tlb_entries, 128),
     DEFINE_PROP_UINT32("walk-entries", MMU500State, walk_entries, 32),
     DEFINE_PROP_UINT32("reg-access-ns", MMU500State, reg_access_ns, 0),
@@ -1475,19 +1584,34 @@ static void mmu500_class_init(ObjectClass *klass, const void *data)
                                        &c->parent_phases);
     device_class_set_parent_realize(dc, mmu500_realize, &c->parent_realize);
     dc->unrealize = mmu500_unrealize;
-    /* No migration support: the rig boots fresh every time. */
+    dc->vmsd = &vmstate_mmu500;
     dc->user_creatable = false;
 }
 
+/*
+ * UNMAP notifiers are told of every invalidation (mmu500_notify_unmap); MAP
+ * notifiers (a device that shadows the tables) and device-IOTLB ones have no
+ * counterpart on an SMMUv2.
+ */
 static int mmu500_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                       IOMMUNotifierFlag old,
                                       IOMMUNotifierFlag new, Error **errp)
 {
+    SMMUDevice *sdev = container_of(iommu, SMMUDevice, iommu);
+    MMU500State *s = sdev->smmu;
+
     if (new & (IOMMU_NOTIFIER_MAP | IOMMU_NOTIFIER_DEVIOTLB_UNMAP)) {
         error_setg(errp,
                    "the MMU-500 model supports no MAP or dev-iotlb notifiers");
         return -EINVAL;
     }
+    qemu_mutex_lock(&s->mutex);
+    if (old == IOMMU_NOTIFIER_NONE) {
+        QLIST_INSERT_HEAD(&s->smmu_state.devices_with_notifiers, sdev, next);
+    } else if (new == IOMMU_NOTIFIER_NONE) {
+        QLIST_REMOVE(sdev, next);
+    }
+    qemu_mutex_unlock(&s->mutex);
     return 0;
 }
 

@@ -196,25 +196,6 @@ typedef struct Rig {
     uint64_t root[NUM_CB];
 } Rig;
 
-/*
- * A value check that reports what it read. (checkpatch.pl allows
- * g_assert_cmphex() and friends only under tests/, which it cannot see when
- * this file is checked by its path outside a QEMU tree.)
- */
-static void check_hex_at(const char *func, int line, const char *expr,
-                         uint64_t got, uint64_t want)
-{
-    if (got != want) {
-        g_autofree char *msg = g_strdup_printf(
-            "%s is 0x%" PRIx64 ", want 0x%" PRIx64, expr, got, want);
-
-        g_assertion_message(G_LOG_DOMAIN, __FILE__, line, func, msg);
-    }
-}
-
-#define check_hex(got, want) \
-    check_hex_at(__func__, __LINE__, #got, (got), (want))
-
 static uint32_t gr0_read(Rig *r, uint32_t off)
 {
     return qtest_readl(r->qts, GR0(off));
@@ -266,17 +247,19 @@ static Rig *rig_start(const char *extra)
     Rig *r = g_new0(Rig, 1);
     uint64_t barsize;
 
+    /* with the stale-translation check, which names what the tests leave */
     r->qts = qtest_initf("-machine virt,iommu=mmu500 -nodefaults "
+                         "-global arm-mmu500.check-stale=on "
                          "-device edu,addr=%d.0,dma_mask=0xffffffffffffffff %s",
                          EDU_SLOT, extra ? extra : "");
     qpci_init_generic(&r->pcibus, r->qts, NULL, false);
     r->edu = qpci_device_find(&r->pcibus.bus, QPCI_DEVFN(EDU_SLOT, 0));
     g_assert(r->edu);
-    check_hex(qpci_config_readw(r->edu, PCI_VENDOR_ID), 0x1234);
-    check_hex(qpci_config_readw(r->edu, PCI_DEVICE_ID), 0x11e8);
+    g_assert_cmphex(qpci_config_readw(r->edu, PCI_VENDOR_ID), ==, 0x1234);
+    g_assert_cmphex(qpci_config_readw(r->edu, PCI_DEVICE_ID), ==, 0x11e8);
     qpci_device_enable(r->edu);
     r->bar = qpci_iomap(r->edu, 0, &barsize);
-    check_hex(barsize, 1 * MiB);
+    g_assert_cmphex(barsize, ==, 1 * MiB);
     r->pt_next = PT_POOL;
     return r;
 }
@@ -299,8 +282,7 @@ static void intercept_irqs(Rig *r)
 
 /* The level of SMMU interrupt @n (0 global, 1 + n context bank n) */
 #define check_irq(r, n, level) \
-    check_hex_at(__func__, __LINE__, "irq " #n, \
-                 qtest_get_irq((r)->qts, (n)), (level))
+    g_assert_cmphex(qtest_get_irq((r)->qts, (n)), ==, (level))
 
 /* Run one edu DMA and wait for it to complete */
 static void edu_dma(Rig *r, uint64_t src, uint64_t dst, uint64_t cnt,
@@ -311,7 +293,8 @@ static void edu_dma(Rig *r, uint64_t src, uint64_t dst, uint64_t cnt,
     qpci_io_writeq(r->edu, r->bar, EDU_DMA_CNT, cnt);
     qpci_io_writeq(r->edu, r->bar, EDU_DMA_CMD, cmd | EDU_DMA_RUN);
     qtest_clock_step(r->qts, 200 * 1000 * 1000);     /* it runs after 100ms */
-    check_hex(qpci_io_readq(r->edu, r->bar, EDU_DMA_CMD) & EDU_DMA_RUN, 0);
+    g_assert_cmphex(qpci_io_readq(r->edu, r->bar, EDU_DMA_CMD) & EDU_DMA_RUN,
+                    ==, 0);
 }
 
 /* The device reads @cnt bytes at @iova into its buffer */
@@ -361,7 +344,7 @@ static void check_fill(Rig *r, uint64_t pa, size_t len, uint8_t byte)
 /* Load the device's buffer from RAM while the SMMU is still off */
 static void seed_buffer(Rig *r, uint8_t seed)
 {
-    check_hex(gr0_read(r, SCR0) & SCR0_CLIENTPD, SCR0_CLIENTPD);
+    g_assert_cmphex(gr0_read(r, SCR0) & SCR0_CLIENTPD, ==, SCR0_CLIENTPD);
     fill(r, DATA(100), PAGE_SIZE, seed);
     dma_read(r, DATA(100), PAGE_SIZE);
 }
@@ -458,7 +441,7 @@ static void setup_translation(Rig *r, int n, uint16_t asid)
 static void cb_sync(Rig *r, int n)
 {
     cb_write(r, n, CB_TLBSYNC, 0);
-    check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+    g_assert_cmphex(cb_read(r, n, CB_TLBSTATUS), ==, 0);
 }
 
 static void test_id_regs(void)
@@ -466,36 +449,36 @@ static void test_id_regs(void)
     Rig *r = rig_start(NULL);
 
     /* S1TS, SMS, ATOSNS, no AArch32 tables, NUMSIDB 15, NUMSMRG 16 */
-    check_hex(gr0_read(r, ID0), 0x4f001e10);
+    g_assert_cmphex(gr0_read(r, ID0), ==, 0x4f001e10);
     /* 4K pages, NUMPAGENDXB 3 (16 pages), 3 context banks, no S2 ones */
-    check_hex(gr0_read(r, ID1), 0x30000003);
+    g_assert_cmphex(gr0_read(r, ID1), ==, 0x30000003);
     /* 4K and 64K granules (never 16K), UBS = OAS = IAS = 48 bits */
-    check_hex(gr0_read(r, ID2), 0x5555);
+    g_assert_cmphex(gr0_read(r, ID2), ==, 0x5555);
     for (uint32_t off = 0x02c; off < ID7; off += 4) {
-        check_hex(gr0_read(r, off), 0);
+        g_assert_cmphex(gr0_read(r, off), ==, 0);
     }
     /* r2p1 */
-    check_hex(gr0_read(r, ID7), 0x21);
+    g_assert_cmphex(gr0_read(r, ID7), ==, 0x21);
     /* The MMU-500's reset values: bypassing, SMCFCFG fixed at 1 */
-    check_hex(gr0_read(r, SCR0), SCR0_CLIENTPD | SCR0_SMCFCFG);
-    check_hex(gr0_read(r, SACR), SACR_CACHE_LOCK | 0x1c);
-    check_hex(gr0_read(r, SGFSR), 0);
+    g_assert_cmphex(gr0_read(r, SCR0), ==, SCR0_CLIENTPD | SCR0_SMCFCFG);
+    g_assert_cmphex(gr0_read(r, SACR), ==, SACR_CACHE_LOCK | 0x1c);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
     for (int i = 0; i < 16; i++) {
-        check_hex(gr0_read(r, SMR(i)), 0);
-        check_hex(gr0_read(r, S2CR(i)), S2CR_TYPE_FAULT);
+        g_assert_cmphex(gr0_read(r, SMR(i)), ==, 0);
+        g_assert_cmphex(gr0_read(r, S2CR(i)), ==, S2CR_TYPE_FAULT);
     }
     for (int n = 0; n < NUM_CB; n++) {
-        check_hex(qtest_readl(r->qts, GR1(CBAR(n))), 0x20000);
-        check_hex(cb_read(r, n, CB_SCTLR), 0x100);
-        check_hex(cb_read(r, n, CB_ACTLR), 0x3);
-        check_hex(cb_read(r, n, CB_FSR), 0);
+        g_assert_cmphex(qtest_readl(r->qts, GR1(CBAR(n))), ==, 0x20000);
+        g_assert_cmphex(cb_read(r, n, CB_SCTLR), ==, 0x100);
+        g_assert_cmphex(cb_read(r, n, CB_ACTLR), ==, 0x3);
+        g_assert_cmphex(cb_read(r, n, CB_FSR), ==, 0);
     }
     /* ACTLR is read-only until CACHE_LOCK is cleared, as Linux does */
     cb_write(r, 0, CB_ACTLR, 0x1);
-    check_hex(cb_read(r, 0, CB_ACTLR), 0x3);
+    g_assert_cmphex(cb_read(r, 0, CB_ACTLR), ==, 0x3);
     gr0_write(r, SACR, gr0_read(r, SACR) & ~SACR_CACHE_LOCK);
     cb_write(r, 0, CB_ACTLR, 0x1);
-    check_hex(cb_read(r, 0, CB_ACTLR), 0x1);
+    g_assert_cmphex(cb_read(r, 0, CB_ACTLR), ==, 0x1);
     rig_stop(r);
 }
 
@@ -504,7 +487,7 @@ static void test_id_coherent(void)
     Rig *r = rig_start("-global arm-mmu500.coherent-walk=on");
 
     /* CTTW joins the rest */
-    check_hex(gr0_read(r, ID0), 0x4f005e10);
+    g_assert_cmphex(gr0_read(r, ID0), ==, 0x4f005e10);
     rig_stop(r);
 }
 
@@ -514,32 +497,34 @@ static void test_reg_readback(void)
 
     gr0_write(r, SMR(5), SMR_ENTRY(0x1234, 0x7));
     gr0_write(r, S2CR(5), S2CR_TYPE_TRANS | 2);
-    check_hex(gr0_read(r, SMR(5)), 0x80071234);
-    check_hex(gr0_read(r, S2CR(5)), 2);
-    check_hex(gr0_read(r, SMR(4)), 0);
+    g_assert_cmphex(gr0_read(r, SMR(5)), ==, 0x80071234);
+    g_assert_cmphex(gr0_read(r, S2CR(5)), ==, 2);
+    g_assert_cmphex(gr0_read(r, SMR(4)), ==, 0);
     qtest_writel(r->qts, GR1(CBA2R(2)), CBA2R_VA64);
     qtest_writel(r->qts, GR1(CBAR(2)), 0x1f300);
-    check_hex(qtest_readl(r->qts, GR1(CBA2R(2))), 1);
-    check_hex(qtest_readl(r->qts, GR1(CBAR(2))), 0x1f300);
-    check_hex(qtest_readl(r->qts, GR1(CBAR(1))), 0x20000);
+    g_assert_cmphex(qtest_readl(r->qts, GR1(CBA2R(2))), ==, 1);
+    g_assert_cmphex(qtest_readl(r->qts, GR1(CBAR(2))), ==, 0x1f300);
+    g_assert_cmphex(qtest_readl(r->qts, GR1(CBAR(1))), ==, 0x20000);
 
     /* TTBR0 as one 64-bit access and as two 32-bit halves */
     qtest_writeq(r->qts, CB(2, CB_TTBR0), 0x00420000fedcb000ULL);
-    check_hex(qtest_readq(r->qts, CB(2, CB_TTBR0)), 0x00420000fedcb000ULL);
-    check_hex(cb_read(r, 2, CB_TTBR0), 0xfedcb000);
-    check_hex(cb_read(r, 2, CB_TTBR0 + 4), 0x00420000);
+    g_assert_cmphex(qtest_readq(r->qts, CB(2, CB_TTBR0)), ==,
+                    0x00420000fedcb000ULL);
+    g_assert_cmphex(cb_read(r, 2, CB_TTBR0), ==, 0xfedcb000);
+    g_assert_cmphex(cb_read(r, 2, CB_TTBR0 + 4), ==, 0x00420000);
     cb_write(r, 2, CB_TTBR0 + 4, 0x00430001);
     cb_write(r, 2, CB_TTBR0, 0x12345000);
-    check_hex(qtest_readq(r->qts, CB(2, CB_TTBR0)), 0x0043000112345000ULL);
-    check_hex(qtest_readq(r->qts, CB(1, CB_TTBR0)), 0);
+    g_assert_cmphex(qtest_readq(r->qts, CB(2, CB_TTBR0)), ==,
+                    0x0043000112345000ULL);
+    g_assert_cmphex(qtest_readq(r->qts, CB(1, CB_TTBR0)), ==, 0);
 
     cb_write(r, 2, CB_TCR, TCR_LINUX);
     cb_write(r, 2, CB_TCR2, TCR2_LINUX);
     cb_write(r, 2, CB_MAIR0, MAIR_LINUX);
-    check_hex(cb_read(r, 2, CB_TCR), TCR_LINUX);
-    check_hex(cb_read(r, 2, CB_TCR2), TCR2_LINUX);
-    check_hex(cb_read(r, 2, CB_MAIR0), MAIR_LINUX);
-    check_hex(cb_read(r, 0, CB_MAIR0), 0);
+    g_assert_cmphex(cb_read(r, 2, CB_TCR), ==, TCR_LINUX);
+    g_assert_cmphex(cb_read(r, 2, CB_TCR2), ==, TCR2_LINUX);
+    g_assert_cmphex(cb_read(r, 2, CB_MAIR0), ==, MAIR_LINUX);
+    g_assert_cmphex(cb_read(r, 0, CB_MAIR0), ==, 0);
     rig_stop(r);
 }
 
@@ -555,7 +540,7 @@ static void test_bypass_clientpd(void)
     dma_read(r, DATA(0), PAGE_SIZE);
     dma_write(r, DATA(1), PAGE_SIZE);
     check(r, DATA(1), PAGE_SIZE, 0x10);
-    check_hex(gr0_read(r, SGFSR), 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
     rig_stop(r);
 }
 
@@ -570,7 +555,7 @@ static void test_unmatched_bypass(void)
     qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
     dma_write(r, DATA(1), PAGE_SIZE);
     check(r, DATA(1), PAGE_SIZE, 0x20);
-    check_hex(gr0_read(r, SGFSR), 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
     rig_stop(r);
 }
 
@@ -595,8 +580,8 @@ static void test_unmatched_fault(void)
     qtest_memset(r->qts, DATA(1), 0xee, PAGE_SIZE);
     dma_write(r, DATA(1), 4);
     check_fill(r, DATA(1), PAGE_SIZE, 0xee);
-    check_hex(gr0_read(r, SGFSR), SGFSR_USF);
-    check_hex(gr0_read(r, SGFSYNR1) & 0xffff, EDU_SID);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, SGFSR_USF);
+    g_assert_cmphex(gr0_read(r, SGFSYNR1) & 0xffff, ==, EDU_SID);
     check_irq(r, 0, true);
     for (int n = 0; n < NUM_CB; n++) {
         check_irq(r, 1 + n, false);
@@ -604,17 +589,17 @@ static void test_unmatched_fault(void)
 
     /* write-1-to-clear */
     gr0_write(r, SGFSR, 0);
-    check_hex(gr0_read(r, SGFSR), SGFSR_USF);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, SGFSR_USF);
     check_irq(r, 0, true);
     gr0_write(r, SGFSR, SGFSR_USF);
-    check_hex(gr0_read(r, SGFSR), 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
     check_irq(r, 0, false);
 
     /* GFIE clear: recorded, no interrupt */
     gr0_write(r, SCR0, SCR0_LINUX & ~SCR0_GFIE);
     dma_write(r, DATA(1), 4);
     check_fill(r, DATA(1), PAGE_SIZE, 0xee);
-    check_hex(gr0_read(r, SGFSR), SGFSR_USF);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, SGFSR_USF);
     check_irq(r, 0, false);
     rig_stop(r);
 }
@@ -629,7 +614,7 @@ static void test_s2cr_bypass(void)
     qtest_memset(r->qts, DATA(1), 0, PAGE_SIZE);
     dma_write(r, DATA(1), PAGE_SIZE);
     check(r, DATA(1), PAGE_SIZE, 0x40);
-    check_hex(gr0_read(r, SGFSR), 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
     rig_stop(r);
 }
 
@@ -644,7 +629,7 @@ static void test_s2cr_fault(void)
     dma_write(r, DATA(1), PAGE_SIZE);
     check_fill(r, DATA(1), PAGE_SIZE, 0xee);
     for (int n = 0; n < NUM_CB; n++) {
-        check_hex(cb_read(r, n, CB_FSR), 0);
+        g_assert_cmphex(cb_read(r, n, CB_FSR), ==, 0);
     }
     rig_stop(r);
 }
@@ -672,8 +657,8 @@ static void test_smr_exact(void)
     map_page(r, 0, IOVA(0), DATA(0), false);
     map_page(r, 0, IOVA(1), DATA(1), true);
     check_translation(r, 0x60);
-    check_hex(gr0_read(r, SGFSR), 0);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -689,8 +674,8 @@ static void test_smr_mask(void)
     set_stream(r, 1, SMR_ENTRY(EDU_SID ^ 0x5, 0x7), S2CR_TYPE_TRANS | 1);
     gr0_write(r, SCR0, SCR0_LINUX);
     check_translation(r, 0x70);
-    check_hex(gr0_read(r, SGFSR), 0);
-    check_hex(cb_read(r, 1, CB_FSR), 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -713,7 +698,7 @@ static void test_translate_offsets(void)
     check(r, DATA(9) + 0x123, 0x20, (uint8_t)(0x80 + 0xfe0 * 7));
     check(r, DATA(9) + 0x143, 0x20, 0x90);
     check_fill(r, DATA(9), 0x123, 0);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -748,7 +733,7 @@ static void test_translate_block(void)
     dma_read(r, IOVA_BLOCK + 0x12000, PAGE_SIZE);
     dma_write(r, IOVA(1), PAGE_SIZE);
     check(r, DATA(1), PAGE_SIZE, 0x22);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -834,11 +819,11 @@ static void test_tlb(const void *opaque)
     case INV_ALLNSNH:
         gr0_write(r, TLBIALLNSNH, 0);
         gr0_write(r, STLBGSYNC, 0);
-        check_hex(gr0_read(r, STLBGSTATUS), 0);
+        g_assert_cmphex(gr0_read(r, STLBGSTATUS), ==, 0);
         break;
     }
     tlb_read_through(r, kind == INV_NONE ? 0xa0 : 0xb0);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -850,11 +835,11 @@ static void test_tlb_sync(void)
     for (int n = 0; n < NUM_CB; n++) {
         cb_write(r, n, CB_TLBIASID, 1);
         cb_write(r, n, CB_TLBSYNC, 0);
-        check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+        g_assert_cmphex(cb_read(r, n, CB_TLBSTATUS), ==, 0);
     }
     gr0_write(r, TLBIALLNSNH, 0);
     gr0_write(r, STLBGSYNC, 0);
-    check_hex(gr0_read(r, STLBGSTATUS), 0);
+    g_assert_cmphex(gr0_read(r, STLBGSTATUS), ==, 0);
     rig_stop(r);
 }
 
@@ -865,20 +850,20 @@ static void test_tlb_sync(void)
 static void check_sync_wait(Rig *r, uint64_t sync, uint64_t status)
 {
     qtest_writel(r->qts, sync, 0);
-    check_hex(qtest_readl(r->qts, status), SYNC_ACTIVE);
+    g_assert_cmphex(qtest_readl(r->qts, status), ==, SYNC_ACTIVE);
     qtest_clock_step(r->qts, SYNC_NS - 1);
-    check_hex(qtest_readl(r->qts, status), SYNC_ACTIVE);
+    g_assert_cmphex(qtest_readl(r->qts, status), ==, SYNC_ACTIVE);
     qtest_clock_step(r->qts, 1);
-    check_hex(qtest_readl(r->qts, status), 0);
+    g_assert_cmphex(qtest_readl(r->qts, status), ==, 0);
 
     /* One written while another is active waits SYNC_NS from its own write */
     qtest_writel(r->qts, sync, 0);
     qtest_clock_step(r->qts, SYNC_NS / 2);
     qtest_writel(r->qts, sync, 0);
     qtest_clock_step(r->qts, SYNC_NS - 1);
-    check_hex(qtest_readl(r->qts, status), SYNC_ACTIVE);
+    g_assert_cmphex(qtest_readl(r->qts, status), ==, SYNC_ACTIVE);
     qtest_clock_step(r->qts, 1);
-    check_hex(qtest_readl(r->qts, status), 0);
+    g_assert_cmphex(qtest_readl(r->qts, status), ==, 0);
 }
 
 /*
@@ -893,26 +878,26 @@ static void test_timing_sync(void)
 
     setup_translation(r, 0, 1);
     for (int n = 0; n < NUM_CB; n++) {
-        check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+        g_assert_cmphex(cb_read(r, n, CB_TLBSTATUS), ==, 0);
     }
-    check_hex(gr0_read(r, STLBGSTATUS), 0);
+    g_assert_cmphex(gr0_read(r, STLBGSTATUS), ==, 0);
 
     cb_write(r, 1, CB_TLBSYNC, 0);
     for (int i = 0; i < 100; i++) {
-        check_hex(cb_read(r, 1, CB_TLBSTATUS), SYNC_ACTIVE);
+        g_assert_cmphex(cb_read(r, 1, CB_TLBSTATUS), ==, SYNC_ACTIVE);
     }
-    check_hex(cb_read(r, 0, CB_TLBSTATUS), 0);
-    check_hex(cb_read(r, 2, CB_TLBSTATUS), 0);
-    check_hex(gr0_read(r, STLBGSTATUS), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_TLBSTATUS), ==, 0);
+    g_assert_cmphex(cb_read(r, 2, CB_TLBSTATUS), ==, 0);
+    g_assert_cmphex(gr0_read(r, STLBGSTATUS), ==, 0);
     qtest_clock_step(r->qts, SYNC_NS);
-    check_hex(cb_read(r, 1, CB_TLBSTATUS), 0);
+    g_assert_cmphex(cb_read(r, 1, CB_TLBSTATUS), ==, 0);
 
     for (int n = 0; n < NUM_CB; n++) {
         check_sync_wait(r, CB(n, CB_TLBSYNC), CB(n, CB_TLBSTATUS));
     }
     check_sync_wait(r, GR0(STLBGSYNC), GR0(STLBGSTATUS));
     for (int n = 0; n < NUM_CB; n++) {
-        check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+        g_assert_cmphex(cb_read(r, n, CB_TLBSTATUS), ==, 0);
     }
     rig_stop(r);
 }
@@ -933,25 +918,25 @@ static void test_timing_free(const void *opaque)
         for (int n = 0; n < NUM_CB; n++) {
             cb_write(r, n, CB_TLBIASID, 1);
             cb_write(r, n, CB_TLBSYNC, 0);
-            check_hex(cb_read(r, n, CB_TLBSTATUS), 0);
+            g_assert_cmphex(cb_read(r, n, CB_TLBSTATUS), ==, 0);
         }
         gr0_write(r, TLBIALLNSNH, 0);
         gr0_write(r, STLBGSYNC, 0);
-        check_hex(gr0_read(r, STLBGSTATUS), 0);
+        g_assert_cmphex(gr0_read(r, STLBGSTATUS), ==, 0);
     }
-    check_hex(qtest_clock_step(r->qts, 1), before + 1);
+    g_assert_cmphex(qtest_clock_step(r->qts, 1), ==, before + 1);
     rig_stop(r);
 }
 
 static void check_context_fault(Rig *r, int n, uint32_t fsr, uint64_t far,
                                 bool write)
 {
-    check_hex(cb_read(r, n, CB_FSR), fsr | FSR_FORMAT_AARCH64);
-    check_hex(qtest_readq(r->qts, CB(n, CB_FAR)), far);
-    check_hex(cb_read(r, n, CB_FAR), (uint32_t)far);
-    check_hex(cb_read(r, n, CB_FAR + 4), far >> 32);
-    check_hex(cb_read(r, n, CB_FSYNR0) & FSYNR0_WNR,
-              write ? FSYNR0_WNR : 0);
+    g_assert_cmphex(cb_read(r, n, CB_FSR), ==, fsr | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(qtest_readq(r->qts, CB(n, CB_FAR)), ==, far);
+    g_assert_cmphex(cb_read(r, n, CB_FAR), ==, (uint32_t)far);
+    g_assert_cmphex(cb_read(r, n, CB_FAR + 4), ==, far >> 32);
+    g_assert_cmphex(cb_read(r, n, CB_FSYNR0) & FSYNR0_WNR, ==,
+                    write ? FSYNR0_WNR : 0);
 }
 
 static void test_fault_unmapped(void)
@@ -965,9 +950,9 @@ static void test_fault_unmapped(void)
     dma_read(r, IOVA_HIGH + 0xabc, 4);
     check_context_fault(r, 0, FSR_TF, IOVA_HIGH + 0xabc, false);
     cb_write(r, 0, CB_FSR, 0);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
     cb_write(r, 0, CB_FSR, FSR_TF);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
 
     /* a write, next to a mapped page */
     qtest_memset(r->qts, IOVA(2), 0xee, PAGE_SIZE);
@@ -979,8 +964,8 @@ static void test_fault_unmapped(void)
     dma_write(r, IOVA(3), 4);
     check_context_fault(r, 0, FSR_MULTI | FSR_TF, IOVA(2) + 0x40, true);
     cb_write(r, 0, CB_FSR, FSR_MULTI | FSR_TF);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
-    check_hex(gr0_read(r, SGFSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, 0);
     rig_stop(r);
 }
 
@@ -999,11 +984,11 @@ static void test_fault_permission(void)
     check_context_fault(r, 0, FSR_PF, IOVA(0) + 0x100, true);
     check(r, DATA(0), PAGE_SIZE, 0xd0);
     cb_write(r, 0, CB_FSR, FSR_PF);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
 
     /* reading it is fine */
     check_translation(r, 0xd0);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
 
     /* and a write still faults with the translation cached */
     map_page(r, 0, IOVA(2), DATA(2), false);
@@ -1030,15 +1015,15 @@ static void test_fault_irq(void)
 
     dma_read(r, IOVA(5), 4);
     check_context_fault(r, 2, FSR_TF, IOVA(5), false);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
-    check_hex(cb_read(r, 1, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, 0);
     check_irq(r, 3, true);
     check_irq(r, 0, false);
     check_irq(r, 1, false);
     check_irq(r, 2, false);
 
     cb_write(r, 2, CB_FSR, FSR_TF);
-    check_hex(cb_read(r, 2, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 2, CB_FSR), ==, 0);
     check_irq(r, 3, false);
 
     /* CFIE clear: the fault is recorded, the line stays low until set */
@@ -1109,8 +1094,8 @@ static void test_config_unsupported(const void *opaque)
     /* twice: a translation fault each time, the configuration logged once */
     for (int i = 0; i < 2; i++) {
         dma_read(r, IOVA(0) + 0x10, 4);
-        check_hex(cb_read(r, 1, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
-        check_hex(qtest_readq(r->qts, CB(1, CB_FAR)), IOVA(0) + 0x10);
+        g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
+        g_assert_cmphex(qtest_readq(r->qts, CB(1, CB_FAR)), ==, IOVA(0) + 0x10);
         cb_write(r, 1, CB_FSR, FSR_TF);
     }
 
@@ -1119,7 +1104,7 @@ static void test_config_unsupported(const void *opaque)
     map_page(r, 1, IOVA(1), DATA(1), true);
     fill(r, DATA(0), PAGE_SIZE, 0x31);
     check_reads(r, IOVA(0), 0x31);
-    check_hex(cb_read(r, 1, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -1156,7 +1141,7 @@ static void test_tlb_capacity(void)
     /* A0 missed; it evicts A2, the least recently used */
     check_reads(r, IOVA(8), 0x80);
     check_reads(r, IOVA(10), 0xa0);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -1181,7 +1166,7 @@ static void test_tlb_unsynced(void)
     check_reads(r, IOVA(0), 0x41);
     cb_sync(r, 0);
     check_reads(r, IOVA(0), 0x42);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -1237,7 +1222,7 @@ static void test_walk_cache(const void *opaque)
     }
     cb_sync(r, 0);
     check_reads(r, IOVA(0), 0x52);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -1254,23 +1239,24 @@ static void test_fault_syndrome(void)
 
     /* nothing at level 0 for IOVA_HIGH: a read faults there */
     dma_read(r, IOVA_HIGH, 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 1, CB_FSYNR0), 0);
-    check_hex(qtest_readl(r->qts, GR1(CBFRSYNRA(1))), EDU_SID);
-    check_hex(qtest_readl(r->qts, GR1(CBFRSYNRA(0))), 0);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 1, CB_FSYNR0), ==, 0);
+    g_assert_cmphex(qtest_readl(r->qts, GR1(CBFRSYNRA(1))), ==, EDU_SID);
+    g_assert_cmphex(qtest_readl(r->qts, GR1(CBFRSYNRA(0))), ==, 0);
     cb_write(r, 1, CB_FSR, FSR_TF);
 
     /* a missing page in a present table: level 3, a write */
     dma_write(r, IOVA(2), 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 1, CB_FSYNR0), FSYNR0_WNR | 3);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 1, CB_FSYNR0), ==, FSYNR0_WNR | 3);
     cb_write(r, 1, CB_FSR, FSR_TF);
 
     /* a page without the access flag: an access flag fault at level 3 */
     qtest_writeq(r->qts, pte, qtest_readq(r->qts, pte) & ~PTE_AF);
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_AFF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 1, CB_FSYNR0) & (FSYNR0_PLVL | FSYNR0_WNR), 3);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, FSR_AFF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 1, CB_FSYNR0) & (FSYNR0_PLVL | FSYNR0_WNR), ==,
+                    3);
 
     /* a table outside RAM: the walk's read fails at level 1, with PTWF */
     cb_write(r, 1, CB_FSR, FSR_AFF);
@@ -1279,8 +1265,8 @@ static void test_fault_syndrome(void)
     cb_write(r, 1, CB_TLBIASID, 8);
     cb_sync(r, 1);
     dma_read(r, IOVA(1), 4);
-    check_hex(cb_read(r, 1, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 1, CB_FSYNR0), FSYNR0_PTWF | 1);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, FSR_EF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 1, CB_FSYNR0), ==, FSYNR0_PTWF | 1);
     rig_stop(r);
 }
 
@@ -1291,7 +1277,7 @@ static QPCIDevice *probe_start(Rig *r, QPCIBar *bar)
                                          QPCI_DEVFN(PROBE_SLOT, 0));
 
     g_assert(probe);
-    check_hex(qpci_config_readw(probe, PCI_DEVICE_ID), 0x53d1);
+    g_assert_cmphex(qpci_config_readw(probe, PCI_DEVICE_ID), ==, 0x53d1);
     qpci_device_enable(probe);
     *bar = qpci_iomap(probe, 0, NULL);
     set_stream(r, 1, SMR_ENTRY(PROBE_SID, 0), S2CR_TYPE_TRANS | 0);
@@ -1316,6 +1302,7 @@ static void test_probe(void)
     Rig *r = rig_start("-device pci-dma-probe,addr=5.0");
     QPCIDevice *probe;
     QPCIBar bar;
+    uint32_t translated;
     uint64_t pte;
 
     setup_translation(r, 0, 5);
@@ -1323,31 +1310,32 @@ static void test_probe(void)
     pte = map_page(r, 0, IOVA(0), DATA(0), true);
     map_page(r, 0, IOVA(1), DATA(1), true);
 
-    check_hex(probe_run(probe, bar, IOVA(0), 4 * PAGE_SIZE, PROBE_MAPPED), 2);
-    check_hex(probe_run(probe, bar, IOVA(2) + 8, PAGE_SIZE, PROBE_UNMAPPED),
-              0);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    translated = probe_run(probe, bar, IOVA(0), 4 * PAGE_SIZE, PROBE_MAPPED);
+    g_assert_cmphex(translated, ==, 2);
+    translated = probe_run(probe, bar, IOVA(2) + 8, PAGE_SIZE, PROBE_UNMAPPED);
+    g_assert_cmphex(translated, ==, 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
 
     /* unmapped, invalidated, synced: nothing translates any more */
     qtest_writeq(r->qts, pte, 0);
     qtest_writeq(r->qts, CB(0, CB_TLBIVAL), (IOVA(0) >> 12) | 5ULL << 48);
     cb_sync(r, 0);
-    check_hex(probe_run(probe, bar, IOVA(0), 2 * PAGE_SIZE, PROBE_UNMAPPED),
-              1);
-    check_hex(qpci_io_readl(probe, bar, PROBE_PROBES), 2);
-    check_hex(qpci_io_readl(probe, bar, PROBE_PAGES), 4);
-    check_hex(qpci_io_readl(probe, bar, PROBE_LEAKED), 1);
-    check_hex(qpci_io_readl(probe, bar, PROBE_MAP_PROBES), 1);
-    check_hex(qpci_io_readl(probe, bar, PROBE_MAP_PAGES), 4);
-    check_hex(qpci_io_readl(probe, bar, PROBE_MISSING), 2);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    translated = probe_run(probe, bar, IOVA(0), 2 * PAGE_SIZE, PROBE_UNMAPPED);
+    g_assert_cmphex(translated, ==, 1);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_PROBES), ==, 2);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_PAGES), ==, 4);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_LEAKED), ==, 1);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_MAP_PROBES), ==, 1);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_MAP_PAGES), ==, 4);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_MISSING), ==, 2);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
 
     probe_run(probe, bar, IOVA(1), PAGE_SIZE, 3);
-    check_hex(qpci_io_readl(probe, bar, PROBE_REFUSED), 1);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_REFUSED), ==, 1);
     qpci_config_writew(probe, PCI_COMMAND, PCI_COMMAND_MEMORY);
     probe_run(probe, bar, IOVA(1), PAGE_SIZE, PROBE_UNMAPPED);
-    check_hex(qpci_io_readl(probe, bar, PROBE_REFUSED), 2);
-    check_hex(qpci_io_readl(probe, bar, PROBE_PROBES), 2);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_REFUSED), ==, 2);
+    g_assert_cmphex(qpci_io_readl(probe, bar, PROBE_PROBES), ==, 2);
     qpci_iounmap(probe, bar);
     g_free(probe);
     rig_stop(r);
@@ -1453,7 +1441,7 @@ static void test_sync_scope(const void *opaque)
         break;
     }
     check_reads(r, IOVA(0), 0x62);
-    check_hex(cb_read(r, 0, CB_FSR), 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, 0);
     rig_stop(r);
 }
 
@@ -1472,11 +1460,11 @@ static void test_walk_abort(void)
     map_page(r, 0, IOVA(1), DATA(1), true);
     qtest_writeq(r->qts, CB(0, CB_TTBR0), SMMU_BASE | 2ULL << 48);
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 0, CB_FSYNR0) & (FSYNR0_PTWF | FSYNR0_PLVL),
-              FSYNR0_PTWF | 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_EF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSYNR0) & (FSYNR0_PTWF | FSYNR0_PLVL), ==,
+                    FSYNR0_PTWF | 0);
     cb_write(r, 0, CB_FSR, FSR_EF);
-    check_hex(gr0_read(r, ID7), 0x21);
+    g_assert_cmphex(gr0_read(r, ID7), ==, 0x21);
 
     /* a level-0 descriptor pointing at the context bank registers */
     qtest_writeq(r->qts, CB(0, CB_TTBR0), r->root[0] | 2ULL << 48);
@@ -1485,9 +1473,9 @@ static void test_walk_abort(void)
     cb_write(r, 0, CB_TLBIASID, 2);
     cb_sync(r, 0);
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 0, CB_FSYNR0) & (FSYNR0_PTWF | FSYNR0_PLVL),
-              FSYNR0_PTWF | 1);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_EF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSYNR0) & (FSYNR0_PTWF | FSYNR0_PLVL), ==,
+                    FSYNR0_PTWF | 1);
     cb_write(r, 0, CB_FSR, FSR_EF);
 
     /* nothing behind the address */
@@ -1495,8 +1483,8 @@ static void test_walk_abort(void)
     cb_write(r, 0, CB_TLBIASID, 2);
     cb_sync(r, 0);
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_EF | FSR_FORMAT_AARCH64);
-    check_hex(gr0_read(r, ID7), 0x21);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_EF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(gr0_read(r, ID7), ==, 0x21);
     rig_stop(r);
 }
 
@@ -1574,8 +1562,8 @@ static void test_granule_64k(void)
 
     /* unmapped: a translation fault at level 3 */
     dma_read(r, IOVA_64K(5), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 0, CB_FSYNR0) & FSYNR0_PLVL, 3);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSYNR0) & FSYNR0_PLVL, ==, 3);
     rig_stop(r);
 }
 
@@ -1607,7 +1595,7 @@ static void test_ttbr1(void)
     check_reads(r, IOVA_UPPER(0), 0x51);
     /* the same low bits in the lower region: nothing mapped */
     dma_read(r, IOVA_UPPER(0) & 0xffffffffffffULL, 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
     cb_write(r, 0, CB_FSR, FSR_TF);
 
     qtest_writeq(r->qts, pte,
@@ -1622,7 +1610,7 @@ static void test_ttbr1(void)
     cb_write(r, 0, CB_TLBIASID, 5);
     cb_sync(r, 0);
     dma_read(r, IOVA_UPPER(0), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
     rig_stop(r);
 }
 
@@ -1637,12 +1625,12 @@ static void test_fault_region(void)
     setup_translation(r, 0, 4);
     map_page(r, 0, IOVA(0), DATA(0), false);
     dma_read(r, 1ULL << 48, 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
-    check_hex(cb_read(r, 0, CB_FSYNR0) & FSYNR0_PLVL, 0);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSYNR0) & FSYNR0_PLVL, ==, 0);
     cb_write(r, 0, CB_FSR, FSR_TF);
     cb_write(r, 0, CB_TCR, TCR_LINUX | (1u << 7));
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
     rig_stop(r);
 }
 
@@ -1693,11 +1681,11 @@ static void test_smr_probe(void)
     Rig *r = rig_start(NULL);
 
     gr0_write(r, SMR(0), 0xffff);
-    check_hex(gr0_read(r, SMR(0)), 0x7fff);
+    g_assert_cmphex(gr0_read(r, SMR(0)), ==, 0x7fff);
     gr0_write(r, SMR(0), 0x7fffu << 16);
-    check_hex(gr0_read(r, SMR(0)), 0x7fffu << 16);
+    g_assert_cmphex(gr0_read(r, SMR(0)), ==, 0x7fffu << 16);
     gr0_write(r, SMR(0), 0xffffu << 16);
-    check_hex(gr0_read(r, SMR(0)), 0xffffu << 16);
+    g_assert_cmphex(gr0_read(r, SMR(0)), ==, 0xffffu << 16);
     rig_stop(r);
 }
 
@@ -1719,12 +1707,12 @@ static void test_global_faults(void)
     qtest_memset(r->qts, DATA(1), 0xee, PAGE_SIZE);
     dma_write(r, DATA(1) + 0x40, 4);
     check_fill(r, DATA(1), PAGE_SIZE, 0xee);
-    check_hex(gr0_read(r, SGFSR), SGFSR_SMCF);
-    check_hex(qtest_readq(r->qts, GR0(SGFAR)), DATA(1) + 0x40);
-    check_hex(gr0_read(r, SGFSYNR1) & 0xffff, EDU_SID);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, SGFSR_SMCF);
+    g_assert_cmphex(qtest_readq(r->qts, GR0(SGFAR)), ==, DATA(1) + 0x40);
+    g_assert_cmphex(gr0_read(r, SGFSYNR1) & 0xffff, ==, EDU_SID);
     check_irq(r, 0, true);
     dma_write(r, DATA(1), 4);
-    check_hex(gr0_read(r, SGFSR), SGFSR_SMCF | SGFSR_MULTI);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, SGFSR_SMCF | SGFSR_MULTI);
     gr0_write(r, SGFSR, SGFSR_SMCF | SGFSR_MULTI);
     check_irq(r, 0, false);
 
@@ -1732,7 +1720,7 @@ static void test_global_faults(void)
     set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), S2CR_TYPE_TRANS | 5);
     dma_write(r, DATA(1), 4);
     check_fill(r, DATA(1), PAGE_SIZE, 0xee);
-    check_hex(gr0_read(r, SGFSR), SGFSR_UCBF);
+    g_assert_cmphex(gr0_read(r, SGFSR), ==, SGFSR_UCBF);
     gr0_write(r, SGFSR, SGFSR_UCBF);
 
     set_stream(r, 0, SMR_ENTRY(EDU_SID, 0), 3u << 16);
@@ -1757,10 +1745,10 @@ static void test_reset(void)
                  (qtest_readq(r->qts, pte) & ~PTE_ADDR_MASK) | DATA(2));
 
     qtest_system_reset(r->qts);
-    check_hex(gr0_read(r, SCR0), SCR0_CLIENTPD | SCR0_SMCFCFG);
-    check_hex(gr0_read(r, S2CR(0)), S2CR_TYPE_FAULT);
-    check_hex(cb_read(r, 0, CB_SCTLR), 0x100);
-    check_hex(qtest_readq(r->qts, CB(0, CB_TTBR0)), 0);
+    g_assert_cmphex(gr0_read(r, SCR0), ==, SCR0_CLIENTPD | SCR0_SMCFCFG);
+    g_assert_cmphex(gr0_read(r, S2CR(0)), ==, S2CR_TYPE_FAULT);
+    g_assert_cmphex(cb_read(r, 0, CB_SCTLR), ==, 0x100);
+    g_assert_cmphex(qtest_readq(r->qts, CB(0, CB_TTBR0)), ==, 0);
 
     /* the same setup over the same tables: the moved entry, not the old */
     /* the reset cleared the PCI BARs too: map edu's again */
@@ -1788,7 +1776,7 @@ static void test_strict_view(void)
     setup_translation(r, 0, 3);
     map_page(r, 0, IOVA(0), DATA(0), false);
     dma_read(r, IOVA(0), 4);
-    check_hex(cb_read(r, 0, CB_FSR), FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(cb_read(r, 0, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
     rig_stop(r);
 }
 

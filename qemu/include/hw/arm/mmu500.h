@@ -190,6 +190,7 @@ struct MMU500State {
     uint32_t tlb_sync_ns;
     SMMUSanitizer sanitizer;
     MMU500TLB cache;
+    Error *migration_blocker;
 
     qemu_irq irq[MMU500_NUM_IRQS];
     /* raises the interrupts of a fault recorded without the BQL */
