@@ -43,7 +43,12 @@
 #define TYPE_PCI_DMA_PROBE "pci-dma-probe"
 OBJECT_DECLARE_SIMPLE_TYPE(PCIDMAProbeState, PCI_DMA_PROBE)
 
-#define PCI_DMA_PROBE_DEVICE_ID 0x53d1
+/*
+ * An ID from the range docs/specs/pci-ids.rst leaves for experimental use
+ * (1af4:10f0 to 1af4:10ff): the device is a test rig's, never shipped.
+ */
+#define PCI_DMA_PROBE_VENDOR_ID PCI_VENDOR_ID_REDHAT_QUMRANET
+#define PCI_DMA_PROBE_DEVICE_ID 0x10f0
 
 #define REG_ID          0x00
 #define REG_IOVA        0x08
@@ -205,7 +210,7 @@ static void pci_dma_probe_class_init(ObjectClass *klass, const void *data)
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
 
     k->realize = pci_dma_probe_realize;
-    k->vendor_id = PCI_VENDOR_ID_QEMU;
+    k->vendor_id = PCI_DMA_PROBE_VENDOR_ID;
     k->device_id = PCI_DMA_PROBE_DEVICE_ID;
     k->revision = 1;
     k->class_id = PCI_CLASS_OTHERS;

@@ -1277,7 +1277,8 @@ static QPCIDevice *probe_start(Rig *r, QPCIBar *bar)
                                          QPCI_DEVFN(PROBE_SLOT, 0));
 
     g_assert(probe);
-    g_assert_cmphex(qpci_config_readw(probe, PCI_DEVICE_ID), ==, 0x53d1);
+    g_assert_cmphex(qpci_config_readw(probe, PCI_VENDOR_ID), ==, 0x1af4);
+    g_assert_cmphex(qpci_config_readw(probe, PCI_DEVICE_ID), ==, 0x10f0);
     qpci_device_enable(probe);
     *bar = qpci_iomap(probe, 0, NULL);
     set_stream(r, 1, SMR_ENTRY(PROBE_SID, 0), S2CR_TYPE_TRANS | 0);
@@ -1780,6 +1781,83 @@ static void test_strict_view(void)
     rig_stop(r);
 }
 
+/* Wait for the migration @qts takes part in to complete */
+static void wait_migrated(QTestState *qts)
+{
+    for (int i = 0; i < 1000; i++) {
+        QDict *rsp = qtest_qmp(qts, "{ 'execute': 'query-migrate' }");
+        QDict *ret = qdict_get_qdict(rsp, "return");
+        const char *status = qdict_haskey(ret, "status") ?
+                             qdict_get_str(ret, "status") : "none";
+        bool done = !strcmp(status, "completed");
+
+        g_assert_cmpstr(status, !=, "failed");
+        qobject_unref(rsp);
+        if (done) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Migration: the registers and the fault record arrive; the caches start
+ * empty, so a translation cached on the source is walked again. With
+ * strict-noncoherent the device blocks migration, by name.
+ */
+static void test_migration(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mmu500-test-%d.mig",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    Rig *r = rig_start(NULL);
+    QTestState *dst;
+    QDict *rsp;
+
+    setup_translation(r, 1, 9);
+    map_page(r, 1, IOVA(0), DATA(0), false);
+    map_page(r, 1, IOVA(1), DATA(1), true);
+    fill(r, DATA(0), PAGE_SIZE, 0x91);
+    check_reads(r, IOVA(0), 0x91);
+    dma_read(r, IOVA(7), 4);
+    g_assert_cmphex(cb_read(r, 1, CB_FSR), ==, FSR_TF | FSR_FORMAT_AARCH64);
+
+    qtest_qmp_assert_success(r->qts, "{ 'execute': 'stop' }");
+    qtest_qmp_assert_success(r->qts, "{ 'execute': 'migrate', "
+                             "'arguments': { 'uri': %s } }", uri);
+    wait_migrated(r->qts);
+    dst = qtest_initf("-machine virt,iommu=mmu500 -nodefaults "
+                      "-global arm-mmu500.check-stale=on "
+                      "-device edu,addr=%d.0,dma_mask=0xffffffffffffffff "
+                      "-incoming %s", EDU_SLOT, uri);
+    wait_migrated(dst);
+    g_assert_cmphex(qtest_readl(dst, GR0(SCR0)), ==,
+                    SCR0_LINUX | SCR0_SMCFCFG);
+    g_assert_cmphex(qtest_readl(dst, GR0(SMR(0))), ==,
+                    SMR_ENTRY(EDU_SID, 0));
+    g_assert_cmphex(qtest_readl(dst, GR0(S2CR(0))), ==, S2CR_TYPE_TRANS | 1);
+    g_assert_cmphex(qtest_readq(dst, CB(1, CB_TTBR0)), ==,
+                    r->root[1] | 9ULL << 48);
+    g_assert_cmphex(qtest_readl(dst, CB(1, CB_SCTLR)), ==, SCTLR_LINUX);
+    g_assert_cmphex(qtest_readl(dst, CB(1, CB_FSR)), ==,
+                    FSR_TF | FSR_FORMAT_AARCH64);
+    g_assert_cmphex(qtest_readq(dst, CB(1, CB_FAR)), ==, IOVA(7));
+    qtest_quit(dst);
+    unlink(path);
+    rig_stop(r);
+
+    r = rig_start("-global arm-mmu500.strict-noncoherent=on");
+    rsp = qtest_qmp(r->qts, "{ 'execute': 'migrate', "
+                    "'arguments': { 'uri': %s } }", uri);
+    g_assert(qdict_haskey(rsp, "error"));
+    g_assert(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                    "strict-noncoherent"));
+    qobject_unref(rsp);
+    unlink(path);
+    rig_stop(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1854,6 +1932,7 @@ int main(int argc, char **argv)
     qtest_add_func("mmu500/stream/smr-probe", test_smr_probe);
     qtest_add_func("mmu500/stream/global-faults", test_global_faults);
     qtest_add_func("mmu500/reset", test_reset);
+    qtest_add_func("mmu500/migration", test_migration);
     qtest_add_func("mmu500/sanitizer/strict-view", test_strict_view);
     qtest_add_func("mmu500/probe", test_probe);
     qtest_add_func("mmu500/timing/tlb-sync", test_timing_sync);
