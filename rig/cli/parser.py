@@ -47,7 +47,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "it in reverse, A+B is a series applied in order; the label is derived from the "
         "file names unless LABEL= gives it",
     )
-    parser.add_argument("--mode", help="timing mode: icount or wallclock")
+    parser.add_argument(
+        "--mode",
+        help="timing mode: icount, wallclock, or stress (4 vCPUs, the disk on an iothread: "
+        "for the checks, never for timing)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     _jobs_option(parser, "boots")
 

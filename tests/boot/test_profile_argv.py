@@ -91,3 +91,12 @@ def test_a_probe_device_without_the_patch_that_rings_it_is_refused(tmp_path: Pat
         prof.load_profile("noring", tmp_path)
     assert "'probe_device'" in caught.value.message
     assert "dma-probe" in caught.value.message
+
+
+def test_stress_mode_races_vcpus_and_an_iothread() -> None:
+    argv = prof.argv(prof.load_profile("mmu500-noncoherent"), prof.mode_by_name("stress"), BOOT)
+    assert argv[argv.index("-smp") + 1] == "4"
+    assert "-icount" not in argv
+    assert argv[argv.index("-object") + 1] == "iothread,id=rigio"
+    disk = argv[argv.index("-drive") + 3]
+    assert disk.startswith("virtio-blk-pci,") and disk.endswith(",drive=rigdisk,iothread=rigio")

@@ -124,3 +124,41 @@ def test_strict_mode_catches_a_patch_that_skips_the_sync(tmp_path: Path) -> None
     assert verdicts["rfc"]["verdict"] == "passed"
     failed = [c for c in verdicts["broken-no-sync"]["checks"] if not c["passed"]]
     assert [c["name"] for c in failed] == ["console: cache-maintenance violation"]
+
+
+def test_the_model_under_four_vcpus_and_an_iothread(tmp_path: Path) -> None:
+    """Stress mode: four vCPUs under multi-threaded TCG run four benchmark threads that
+    map and unmap at once, the probe reads every range, and the disk's DMA comes from an
+    iothread without QEMU's big lock; the merged patch passes every check, and tables in
+    the SMMU's own window give a context fault Linux reports, never a hung QEMU."""
+    code = main(
+        [
+            "bench",
+            "--profile",
+            "mmu500-noncoherent",
+            "--mode",
+            "stress",
+            "--threads",
+            "4",
+            "--patch",
+            f"final,{locations.TEST_PATCHES / 'broken-ttbr-smmu-window.patch'}",
+            "--sizes",
+            "64K,1M",
+            "--repeat",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    run_dir = (tmp_path / "latest").resolve()
+    verdicts = json.loads((run_dir / "correctness.json").read_text())
+    assert verdicts["baseline"]["verdict"] == "passed", verdicts["baseline"]
+    assert verdicts["final"]["verdict"] == "passed", verdicts["final"]
+    failed = [c["name"] for c in verdicts["broken-ttbr-smmu-window"]["checks"] if not c["passed"]]
+    assert "console: SMMU fault" in failed, failed
+    assert not any("timeout" in name for name in failed), failed
+    record = json.loads((run_dir / "run.json").read_text())
+    argv = record["boots"][0]["argv"]
+    assert argv[argv.index("-smp") + 1] == "4" and "iothread,id=rigio" in argv
