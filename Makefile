@@ -19,7 +19,7 @@ CELL       ?=
 HISTORY    ?= results/history.sqlite
 RUNS       ?= $(wildcard results/2*/)
 
-.PHONY: bench test unit e2e lint report build shell qemu prereqs prereqs-test venv clean-venv \
+.PHONY: bench test unit e2e lint report build shell qemu qemu-peer prereqs prereqs-test venv clean-venv \
         matrix matrix-json matrix-keys matrix-cell history trend test-workflow
 
 bench: prereqs venv
@@ -32,6 +32,11 @@ build: prereqs venv
 # the model's qtest (profiles build it themselves when needed; this builds it ahead).
 qemu: prereqs venv
 	$(VPY) -m rig qemu $(if $(QEMU_SRC),--qemu-src $(QEMU_SRC),)
+
+# QEMU's own aarch64 qtests on the rig's QEMU and on the same QEMU without the rig's
+# files and patches: fails on a test only the rig's build fails (builds both if missing).
+qemu-peer: prereqs-test venv
+	$(VPY) -m rig qemu-peer
 
 shell: prereqs venv
 	$(VPY) -m rig shell $(KSRC_ARG) $(ARGS)

@@ -20,6 +20,7 @@ ORDER = [
     "shell",
     "build",
     "qemu",
+    "qemu-peer",
     "matrix",
     "merge",
     "trend",

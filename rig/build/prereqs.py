@@ -60,6 +60,11 @@ APT_PACKAGES: dict[str, Need] = {
 TEST_APT_PACKAGES: dict[str, Need] = {
     "chromium": Need("headless browser for the report test", ("chromium",)),
     "shellcheck": Need("lint of the shell scripts (CI, the guest's /init)", ("shellcheck",)),
+    # QEMU's own qtests, the model's peer check (rig.build.qemu_peer): the firmware the
+    # suite's machines load, which Debian's QEMU source tarball leaves out.
+    "ipxe-qemu": Need("network boot ROMs for QEMU's qtests"),
+    "qemu-efi-aarch64": Need("UEFI firmware for QEMU's aarch64 qtests"),
+    "qemu-system-data": Need("QEMU's data files (keymaps, VGA BIOS) for its qtests"),
 }
 BUSYBOX_PACKAGE = "busybox-static:arm64"
 

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def build_key(
     )
 
 
-def _meson_path() -> str:
+def meson_path() -> str:
     """PATH with the virtualenv's bin first, so configure finds the pinned meson."""
     venv_bin = Path(sys.executable).parent
     if not (venv_bin / "meson").exists():
@@ -127,19 +128,75 @@ def _install_model(tree: Path) -> None:
             )
 
 
-def _run_logged(cmd: list[str], cwd: Path, log: Path, label: str, progress: Progress) -> None:
+def ninja_progress(progress: Progress, label: str) -> Callable[[str], None]:
+    """A build log line handler that shows ninja's step count."""
+
     def show_step(line: str) -> None:
         step = _NINJA_STEP.match(line)
         if step:
             progress.update(f"{label}: {step.group(1)}/{step.group(2)}")
 
-    env = {**os.environ, "PATH": _meson_path()}
+    return show_step
+
+
+def _run_logged(cmd: list[str], cwd: Path, log: Path, label: str, progress: Progress) -> None:
+    show_step = ninja_progress(progress, label)
+
+    env = {**os.environ, "PATH": meson_path()}
     buildlog.run(cmd, log, label, show_step, cwd=cwd, check="QEMU build", env=env)
 
 
 def _required_cached() -> bool:
     """CI says the QEMU build was restored from its cache: building it is an error."""
     return "qemu" in os.environ.get("SMMU_RIG_REQUIRE_CACHED", "").split(",")
+
+
+def _build_tree(
+    home: Path,
+    source: QemuSource,
+    progress: Progress,
+    *,
+    with_model: bool,
+    targets: tuple[str, ...],
+) -> None:
+    """Unpack, (install the model,) configure and build ``targets`` in ``home/src``.
+
+    Built in place (a meson tree is not relocatable); the caller's stamp marks it
+    complete, and a tree without one is a killed build, started again from scratch."""
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    log = home / "build.log"
+    source.unpack(home / "src")
+    if with_model:
+        _install_model(home / "src")
+    (home / "src" / "build").mkdir()
+    _run_logged(
+        ["../configure", *CONFIGURE], home / "src" / "build", log, "QEMU configure", progress
+    )
+    _run_logged(["ninja", *targets], home / "src" / "build", log, "QEMU build", progress)
+
+
+def plain_build_key(source: QemuSource) -> str:
+    """The same QEMU source and configuration, without the rig's files or patches."""
+    return sha256_json(
+        {"source": source.identity, "configure": CONFIGURE, "recipe": RECIPE_VERSION}
+    )
+
+
+def build_plain(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Path:
+    """QEMU as its source has it, configured as the rig's: the peer check's baseline
+    (rig.build.qemu_peer). Returns its build folder; cached like the rig's build."""
+    with progress.phase("QEMU source"):
+        source = qemu_source.resolve(cache, qemu_src)
+    home = cache / "qemu" / f"plain-{plain_build_key(source)[:16]}"
+    stamp = home / "complete"
+    with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
+        if not stamp.exists():
+            with progress.phase(f"QEMU {source.version} build (as its source has it)"):
+                _build_tree(home, source, progress, with_model=False, targets=(QEMU,))
+            stamp.write_text(plain_build_key(source) + "\n")
+    return home / "src" / "build"
 
 
 def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> BuiltQemu:
@@ -167,23 +224,7 @@ def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Buil
                 f"{source.version} with this model, but {home} has no finished build; is "
                 f"SMMU_RIG_CACHE ({cache}) where the cache was restored to?"
             )
-        # Built in place (a meson tree is not relocatable); the stamp marks it complete,
-        # and a tree without one is a killed build, started again from scratch.
-        if home.exists():
-            shutil.rmtree(home)
-        home.mkdir(parents=True)
-        log = home / "build.log"
         with progress.phase(f"QEMU {source.version} build (with the MMU-500 model)"):
-            source.unpack(home / "src")
-            _install_model(home / "src")
-            (home / "src" / "build").mkdir()
-            _run_logged(
-                ["../configure", *CONFIGURE],
-                home / "src" / "build",
-                log,
-                "QEMU configure",
-                progress,
-            )
-            _run_logged(["ninja", QEMU, QTEST], home / "src" / "build", log, "QEMU build", progress)
+            _build_tree(home, source, progress, with_model=True, targets=(QEMU, QTEST))
         stamp.write_text(key + "\n")
         return built

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rig import paths
 from rig.boot import profile as prof
-from rig.build import qemu_build
+from rig.build import qemu_build, qemu_peer
 from rig.calibration import calibrate
 from rig.cli import run_commands
 from rig.cli.parser import effective_settings
@@ -160,6 +160,13 @@ def qemu_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def qemu_peer_command(args: argparse.Namespace) -> int:
+    comparison = qemu_peer.check(quiet=args.quiet, jobs=args.jobs)
+    print(comparison.table())
+    print(comparison.summary())
+    return EXIT_OK
+
+
 def bench_command(args: argparse.Namespace) -> int:
     chosen = effective_settings(args)
     return run_commands.bench(
@@ -201,6 +208,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "shell": shell_command,
     "build": build_command,
     "qemu": qemu_command,
+    "qemu-peer": qemu_peer_command,
     "matrix": matrix_command,
     "merge": merge_command,
     "trend": trend_command,

@@ -185,6 +185,18 @@ def _qemu(sub: Subparsers) -> None:
     qemu.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def _qemu_peer(sub: Subparsers) -> None:
+    peer = _subcommand(
+        sub,
+        "qemu-peer",
+        "run QEMU's own aarch64 qtests on the rig's QEMU and on the same QEMU without the "
+        "rig's files and patches; fail on a test only the rig's build fails",
+        "python -m rig qemu-peer",
+    )
+    peer.add_argument("--jobs", type=int, default=0, help="tests at once (0: one per core)")
+    peer.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def _matrix(sub: Subparsers) -> None:
     mat = _subcommand(
         sub,
@@ -392,6 +404,7 @@ SUBCOMMANDS = (
     _shell,
     _build,
     _qemu,
+    _qemu_peer,
     _matrix,
     _merge,
     _trend,

@@ -1,0 +1,64 @@
+"""QEMU's own aarch64 qtests as the model's peer check (rig/build/qemu_peer.py).
+
+The comparison's rules on made-up logs, and the real thing: QEMU's suite on the rig's
+build and on the same source built the same way without the rig's files and patches.
+The first run builds the plain QEMU and everything the suite needs in both (about as
+long as a QEMU build each) and runs the suite twice; the result is cached under both
+builds' keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rig.build import qemu_peer
+from rig.build.qemu_peer import Comparison
+from rig.errors import UserError
+
+
+def _log(results: dict[str, str]) -> str:
+    return "\n".join(
+        json.dumps({"name": f"qemu:qtest+qtest-aarch64 / qtest-aarch64/{name}", "result": r})
+        for name, r in results.items()
+    )
+
+
+def test_a_test_only_the_rigs_build_fails_is_a_regression() -> None:
+    plain = qemu_peer.parse_testlog(
+        _log({"qom-test": "FAIL", "numa-test": "OK", "qmp-test": "OK", "cxl-test": "SKIP"}),
+        Path("plain.json"),
+    )
+    rig = qemu_peer.parse_testlog(
+        _log({"qom-test": "FAIL", "numa-test": "TIMEOUT", "cxl-test": "SKIP", "mmu500-test": "OK"}),
+        Path("rig.json"),
+    )
+    comparison = Comparison(plain=plain, rig=rig)
+    # numa-test timed out, qmp-test did not run at all: both count against the rig.
+    assert comparison.regressions() == ["numa-test", "qmp-test"]
+    assert comparison.both_fail() == ["qom-test"]
+    assert "| mmu500-test | - | OK |" in comparison.table()
+    assert "2 of 4 qtest-aarch64 tests pass on the rig's QEMU; 2 fail there" in (
+        comparison.summary()
+    )
+
+
+def test_a_log_that_is_not_meson_s_is_named() -> None:
+    with pytest.raises(UserError, match=r"peer.json:2: not a meson test log entry"):
+        qemu_peer.parse_testlog(
+            '{"name": "a", "result": "OK"}\n{"result": "OK"}\n', Path("peer.json")
+        )
+
+
+@pytest.mark.e2e
+def test_the_rigs_qemu_fails_none_of_qemus_own_tests_the_plain_one_passes() -> None:
+    comparison = qemu_peer.check(quiet=True)
+    assert comparison.regressions() == []
+    # The model's own qtest is in the suite on the rig's build only.
+    assert comparison.rig.get("mmu500-test") == "OK"
+    assert "mmu500-test" not in comparison.plain
+    # The suite really ran on both: most of it passes.
+    passed = [name for name, result in comparison.plain.items() if result == "OK"]
+    assert len(passed) >= 15, comparison.table()
