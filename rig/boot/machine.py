@@ -6,6 +6,7 @@ so no QEMU outlives the rig, also on Ctrl-C or an exception.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 import pexpect
-from qemu.qmp.legacy import QEMUMonitorProtocol
+from qemu.qmp import QMPClient
 
 from rig.boot.console import Console, ConsoleLog
 from rig.build.guest import READY_MARKER
@@ -39,6 +40,20 @@ def terminate_running() -> None:
         if child is not None and child.isalive():
             with contextlib.suppress(OSError):
                 child.kill(signal.SIGTERM)
+
+
+# How long QMP gets to connect, greet and answer "quit" before signals take over.
+QMP_TIMEOUT_S = 3.0
+
+
+async def _qmp_quit(socket: str) -> None:
+    client = QMPClient("rig")
+    try:
+        await asyncio.wait_for(client.connect(socket), QMP_TIMEOUT_S)
+        await asyncio.wait_for(client.execute("quit"), QMP_TIMEOUT_S)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.disconnect(), QMP_TIMEOUT_S)
 
 
 class Machine:
@@ -119,19 +134,15 @@ class Machine:
         return int(status) if status is not None else self.child.signalstatus
 
     def _qmp_quit(self) -> bool:
-        """Ask QEMU to quit over QMP; False if there was no monitor to ask."""
+        """Ask QEMU to quit over QMP; False if there was no monitor to ask, or it did
+        not answer within QMP_TIMEOUT_S (a QEMU that hangs accepts the connection and
+        never greets: every step has a deadline)."""
         if self.qmp_socket is None or not self.qmp_socket.exists():
             return False
-        qmp = QEMUMonitorProtocol(str(self.qmp_socket))
         try:
-            qmp.connect(negotiate=True)
-            qmp.settimeout(3.0)
-            qmp.cmd("quit")
+            asyncio.run(_qmp_quit(str(self.qmp_socket)))
         except Exception:
             return False  # no answer: escalate to signals
-        finally:
-            with contextlib.suppress(Exception):
-                qmp.close()
         return True
 
     def stop(self) -> None:

@@ -6,12 +6,15 @@ QEMU is exercised by the end-to-end test.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import stat
 from pathlib import Path
 
 import pytest
 
+from rig.boot import machine
 from rig.boot.machine import Machine
 from rig.errors import InfraError, RunFailed
 
@@ -114,3 +117,18 @@ def test_qemu_exiting_at_once_is_an_infrastructure_error(tmp_path: Path) -> None
 def test_missing_qemu_binary(tmp_path: Path) -> None:
     with pytest.raises(InfraError), machine([str(tmp_path / "no-such-qemu")], tmp_path):
         pass
+
+
+def test_a_qemu_that_never_greets_does_not_hold_up_the_stop(tmp_path: Path) -> None:
+    """A deadlocked QEMU still accepts a QMP connection (the kernel's backlog) and never
+    sends its greeting; asking it to quit gives up instead of waiting forever, and the
+    stop goes on to signals."""
+    path = tmp_path / "qmp.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    try:
+        with pytest.raises((TimeoutError, asyncio.TimeoutError)):
+            asyncio.run(machine._qmp_quit(str(path)))
+    finally:
+        server.close()
