@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.boot import machine
-from rig.boot.machine import Machine
+from rig.boot.machine import Machine, _qmp_quit
 from rig.errors import InfraError, RunFailed
 
 READY = 'echo "SMMU-RIG-READY release=6.1.0-rig-test"'
@@ -129,6 +128,6 @@ def test_a_qemu_that_never_greets_does_not_hold_up_the_stop(tmp_path: Path) -> N
     server.listen(1)
     try:
         with pytest.raises((TimeoutError, asyncio.TimeoutError)):
-            asyncio.run(machine._qmp_quit(str(path)))
+            asyncio.run(_qmp_quit(str(path)))
     finally:
         server.close()
