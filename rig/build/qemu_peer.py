@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,13 +113,30 @@ def link_firmware(build_dir: Path) -> list[str]:
     return missing
 
 
+def suite_targets(build_dir: Path, env: dict[str, str]) -> list[str]:
+    """The ninja targets of the suite's tests: tests/qtest/NAME for each test meson
+    lists (the emulator is built already)."""
+    listed = subprocess.run(
+        ["meson", "test", "--list", "--no-rebuild", "--suite", SUITE],
+        cwd=build_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = [short_name(line) for line in listed.splitlines() if f"{SUITE}/" in line]
+    if not names:
+        raise RunFailed(f"meson lists no {SUITE} tests in {build_dir}", excerpt=listed, check=CHECK)
+    return [f"tests/qtest/{name}" for name in names]
+
+
 def run_suite(build_dir: Path, label: str, progress: Progress, jobs: int) -> dict[str, str]:
     """Build what the suite needs and run it; the results by test name."""
     log = build_dir / f"peer-{label}.log"
     env = {**os.environ, "PATH": qemu_build.meson_path()}
     with progress.phase(f"{SUITE} on {label}: build"):
         buildlog.run(
-            ["ninja"],
+            ["ninja", qemu_build.QEMU, *suite_targets(build_dir, env)],
             log,
             f"build for {SUITE} ({label})",
             qemu_build.ninja_progress(progress, f"{label} build"),
