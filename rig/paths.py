@@ -12,7 +12,10 @@ KERNEL_CONFIGS = REPO / "kernel-configs"
 # The MMU-500 model's own files, laid out as in a QEMU tree, and patches/ with the
 # edits to existing QEMU files.
 QEMU_MODEL = REPO / "qemu"
-QEMU_PATCHES = QEMU_MODEL / "patches"
+# The model as two series, applied in this order: the device as an upstream series
+# would have it, then what the rig adds (its checks, time and probe device). Each is
+# laid out as in a QEMU tree, with its edits to QEMU's own files in patches/.
+QEMU_SERIES = ("upstream", "rig")
 CONFIG_FRAGMENT = KERNEL_CONFIGS / "smmu-rig.config"
 DEFAULT_RESULTS = REPO / "results"
 DEFAULT_BENCH_CONFIG = REPO / "bench.yaml"

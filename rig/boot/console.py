@@ -36,7 +36,7 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
         "SMMU fault", r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
     ),
     FatalPattern("RCU stall", r"rcu: INFO: rcu_\w+ detected stalls"),
-    # The SMMU models' sanitizers (qemu/hw/arm/smmu-sanitizer.c), on QEMU's stderr:
+    # The SMMU models' sanitizers (qemu/rig/hw/arm/smmu-sanitizer.c), on QEMU's stderr:
     # a walk of page-table lines the guest never cleaned (strict non-coherent view), and
     # a DMA served from an IOTLB entry the page tables no longer give.
     FatalPattern("cache-maintenance violation", r"(?:mmu500|smmuv3): cache-maintenance violation"),

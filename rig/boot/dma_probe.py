@@ -20,7 +20,7 @@ from rig.errors import RunFailed
 
 CHECK = "DMA after unmap"
 
-# BAR0 registers of pci-dma-probe (qemu/hw/misc/pci-dma-probe.c), in this order.
+# BAR0 registers of pci-dma-probe (qemu/rig/hw/misc/pci-dma-probe.c), in this order.
 _REGISTERS = (
     ("probes", 0x1C),
     ("pages", 0x20),

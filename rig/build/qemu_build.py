@@ -1,11 +1,15 @@
-"""Build qemu-system-aarch64 with the rig's MMU-500 model, and the model's qtest.
+"""Build qemu-system-aarch64 with the rig's MMU-500 model, and the model's qtests.
 
-The source (rig.qemu_source) is unpacked into the cache, the model's own files from
-qemu/ (hw/arm/mmu500.c, its header, its qtest) are copied in, and the edits to
-existing QEMU files (qemu/patches/) are applied with --fuzz=0. Meson comes from the
+The source (rig.qemu_source) is unpacked into the cache and the model goes in as two
+series (rig.paths.QEMU_SERIES), each laid out as in a QEMU tree: qemu/upstream/ (the
+device as an upstream series would have it: hw/arm/mmu500*.c, its header, its qtest
+and libqos helpers) and qemu/rig/ (the sanitizers, the time charges and the probe
+device, a subclass of the device), each's own files copied in and its edits to
+QEMU's files (patches/) applied with --fuzz=0. The upstream series also builds on its
+own (build_upstream_only), as the check that it stands alone. Meson comes from the
 rig's virtualenv (pinned in requirements.lock): Debian's +ds source tarball drops
-QEMU's bundled meson, and Debian 12's is too old. The result is cached under a key
-made of the source identity, the model files, the patches and this recipe; a build
+QEMU's bundled meson, and Debian 12's is too old. Each build is cached under a key
+made of the source identity, the series' files and patches and this recipe; a build
 runs under a lock and is marked complete only at the end.
 """
 
@@ -40,7 +44,9 @@ CONFIGURE = (
     "--disable-install-blobs",
 )
 QEMU = "qemu-system-aarch64"
+# The device's qtest (the upstream series) and the rig's additions' (the rig series).
 QTEST = "tests/qtest/mmu500-test"
+RIG_QTEST = "tests/qtest/mmu500-rig-test"
 # Bump when the way QEMU is built changes.
 RECIPE_VERSION = 2
 _NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
@@ -49,7 +55,8 @@ _NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
 @dataclass(frozen=True)
 class BuiltQemu:
     binary: Path
-    qtest: Path
+    # The qtests built with it: the device's, then (with the rig series) the rig's.
+    qtests: tuple[Path, ...]
     source: QemuSource
     key: str
     # What was built into it, hashed once when it was keyed: qemu/'s files, the patches.
@@ -66,25 +73,32 @@ class BuiltQemu:
         }
 
 
-def patch_files(patch_dir: Path = paths.QEMU_PATCHES) -> list[Path]:
-    return sorted(patch_dir.glob("*.patch"))
+def patch_files(series: tuple[str, ...] = paths.QEMU_SERIES) -> list[Path]:
+    """The series' edits to QEMU's own files, in the order they apply."""
+    return [
+        p for name in series for p in sorted((paths.QEMU_MODEL / name / "patches").glob("*.patch"))
+    ]
 
 
-def model_files(model_dir: Path = paths.QEMU_MODEL) -> list[Path]:
-    """The model's own files, relative to qemu/ (where they go in a QEMU tree)."""
-    return sorted(
-        p.relative_to(model_dir)
-        for p in model_dir.rglob("*")
-        if p.is_file() and p.parent != paths.QEMU_PATCHES and p.suffix in (".c", ".h")
-    )
+def model_files(series: tuple[str, ...] = paths.QEMU_SERIES) -> list[Path]:
+    """The series' own files, relative to qemu/ (SERIES/PATH; PATH is where the file
+    goes in a QEMU tree)."""
+    return [
+        p.relative_to(paths.QEMU_MODEL)
+        for name in series
+        for p in sorted((paths.QEMU_MODEL / name).rglob("*"))
+        if p.is_file()
+        and "patches" not in p.relative_to(paths.QEMU_MODEL / name).parts
+        and p.suffix in (".c", ".h", ".rst")
+    ]
 
 
-def _model_hashes() -> dict[str, str]:
-    return {str(p): sha256_file(paths.QEMU_MODEL / p) for p in model_files()}
+def _model_hashes(series: tuple[str, ...] = paths.QEMU_SERIES) -> dict[str, str]:
+    return {str(p): sha256_file(paths.QEMU_MODEL / p) for p in model_files(series)}
 
 
-def _patch_hashes() -> dict[str, str]:
-    return {p.name: sha256_file(p) for p in patch_files()}
+def _patch_hashes(series: tuple[str, ...] = paths.QEMU_SERIES) -> dict[str, str]:
+    return {str(p.relative_to(paths.QEMU_MODEL)): sha256_file(p) for p in patch_files(series)}
 
 
 def build_key(
@@ -112,12 +126,18 @@ def meson_path() -> str:
     return f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def _install_model(tree: Path) -> None:
-    for relative in model_files():
-        target = tree / relative
+def _install_model(tree: Path, series: tuple[str, ...] = paths.QEMU_SERIES) -> None:
+    """Each series in turn: its files copied to their place, then its patches."""
+    for name in series:
+        _install_series(tree, name)
+
+
+def _install_series(tree: Path, name: str) -> None:
+    for relative in model_files((name,)):
+        target = tree / Path(*relative.parts[1:])
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(paths.QEMU_MODEL / relative, target)
-    for patch in patch_files():
+    for patch in patch_files((name,)):
         result = run_patch(patch, tree, *APPLY)
         if result.returncode != 0:
             raise UserError(
@@ -156,10 +176,11 @@ def _build_tree(
     source: QemuSource,
     progress: Progress,
     *,
-    with_model: bool,
+    series: tuple[str, ...],
     targets: tuple[str, ...],
 ) -> None:
-    """Unpack, (install the model,) configure and build ``targets`` in ``home/src``.
+    """Unpack, install ``series`` of the model, configure and build ``targets`` in
+    ``home/src``.
 
     Built in place (a meson tree is not relocatable); the caller's stamp marks it
     complete, and a tree without one is a killed build, started again from scratch."""
@@ -168,8 +189,7 @@ def _build_tree(
     home.mkdir(parents=True)
     log = home / "build.log"
     source.unpack(home / "src")
-    if with_model:
-        _install_model(home / "src")
+    _install_model(home / "src", series)
     (home / "src" / "build").mkdir()
     _run_logged(
         ["../configure", *CONFIGURE], home / "src" / "build", log, "QEMU configure", progress
@@ -194,9 +214,29 @@ def build_plain(cache: Path, progress: Progress, qemu_src: Path | None = None) -
     with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
         if not stamp.exists():
             with progress.phase(f"QEMU {source.version} build (as its source has it)"):
-                _build_tree(home, source, progress, with_model=False, targets=(QEMU,))
+                _build_tree(home, source, progress, series=(), targets=(QEMU,))
             stamp.write_text(plain_build_key(source) + "\n")
     return home / "src" / "build"
+
+
+def build_upstream_only(cache: Path, progress: Progress, qemu_src: Path | None = None) -> BuiltQemu:
+    """QEMU with the upstream series alone (the device, its qtest, its docs): the check
+    that the series builds and passes its tests without the rig's. Cached like the
+    rig's build, under its own key."""
+    with progress.phase("QEMU source"):
+        source = qemu_source.resolve(cache, qemu_src)
+    upstream = ("upstream",)
+    model, patches = _model_hashes(upstream), _patch_hashes(upstream)
+    key = build_key(source, model, patches)
+    home = cache / "qemu" / f"upstream-{key[:16]}"
+    build_dir = home / "src" / "build"
+    built = BuiltQemu(build_dir / QEMU, (build_dir / QTEST,), source, key, model, patches)
+    with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
+        if not (home / "complete").exists():
+            with progress.phase(f"QEMU {source.version} build (the upstream series alone)"):
+                _build_tree(home, source, progress, series=upstream, targets=(QEMU, QTEST))
+            (home / "complete").write_text(key + "\n")
+    return built
 
 
 def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> BuiltQemu:
@@ -213,10 +253,11 @@ def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Buil
     key = build_key(source, model, patches)
     home = cache / "qemu" / key[:16]
     build_dir = home / "src" / "build"
-    built = BuiltQemu(build_dir / QEMU, build_dir / QTEST, source, key, model, patches)
+    qtests = (build_dir / QTEST, build_dir / RIG_QTEST)
+    built = BuiltQemu(build_dir / QEMU, qtests, source, key, model, patches)
     stamp = home / "complete"
     with locked(cache / "locks" / "qemu.lock", "the QEMU build"):
-        if stamp.exists() and built.binary.exists() and built.qtest.exists():
+        if stamp.exists() and built.binary.exists() and all(q.exists() for q in qtests):
             return built
         if _required_cached():
             raise UserError(
@@ -225,6 +266,8 @@ def build(cache: Path, progress: Progress, qemu_src: Path | None = None) -> Buil
                 f"SMMU_RIG_CACHE ({cache}) where the cache was restored to?"
             )
         with progress.phase(f"QEMU {source.version} build (with the MMU-500 model)"):
-            _build_tree(home, source, progress, with_model=True, targets=(QEMU, QTEST))
+            _build_tree(
+                home, source, progress, series=paths.QEMU_SERIES, targets=(QEMU, QTEST, RIG_QTEST)
+            )
         stamp.write_text(key + "\n")
         return built

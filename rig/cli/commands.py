@@ -156,7 +156,8 @@ def qemu_command(args: argparse.Namespace) -> int:
     qemu_src = Path(args.qemu_src) if args.qemu_src else None
     built = qemu_build.build(paths.cache_root(), Progress(quiet=args.quiet), qemu_src)
     print(built.binary)
-    print(built.qtest)
+    for qtest in built.qtests:
+        print(qtest)
     return EXIT_OK
 
 

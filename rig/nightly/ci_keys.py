@@ -83,8 +83,7 @@ def qemu_key() -> str:
     return sha256_json(
         {
             "source": resolved_qemu(),
-            "model": covered_files(("qemu/**/*.c", "qemu/**/*.h", "qemu/**/*.build",
-                                    "qemu/**/Kconfig", "qemu/patches/*.patch")),
+            "model": covered_files(("qemu/**/*.c", "qemu/**/*.h", "qemu/*/patches/*.patch")),
             "configure": qemu_build.CONFIGURE,
             "recipe": qemu_build.RECIPE_VERSION,
         }

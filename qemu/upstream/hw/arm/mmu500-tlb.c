@@ -30,17 +30,12 @@
 #include "qemu/osdep.h"
 #include "hw/arm/mmu500.h"
 
-void mmu500_tlb_init(MMU500TLB *c, uint32_t tlb_size, uint32_t walk_size,
-                     bool track_unsynced)
+void mmu500_tlb_init(MMU500TLB *c, uint32_t tlb_size, uint32_t walk_size)
 {
     c->tlb_size = tlb_size;
     c->walk_size = walk_size;
     c->tlb = g_new0(MMU500TLBEntry, tlb_size);
     c->walk = g_new0(MMU500WalkEntry, walk_size);
-    c->track_unsynced = track_unsynced;
-    for (int i = 0; i < MMU500_NUM_ISSUERS; i++) {
-        c->unsynced[i] = g_array_new(false, false, sizeof(MMU500InvScope));
-    }
 }
 
 void mmu500_tlb_free(MMU500TLB *c)
@@ -49,22 +44,12 @@ void mmu500_tlb_free(MMU500TLB *c)
     g_free(c->walk);
     c->tlb = NULL;
     c->walk = NULL;
-    for (int i = 0; i < MMU500_NUM_ISSUERS; i++) {
-        if (c->unsynced[i]) {
-            g_array_free(c->unsynced[i], true);
-            c->unsynced[i] = NULL;
-        }
-    }
 }
 
 void mmu500_tlb_reset(MMU500TLB *c)
 {
     memset(c->tlb, 0, c->tlb_size * sizeof(*c->tlb));
     memset(c->walk, 0, c->walk_size * sizeof(*c->walk));
-    for (int i = 0; i < MMU500_NUM_ISSUERS; i++) {
-        g_array_set_size(c->unsynced[i], 0);
-        c->unsynced_dropped[i] = 0;
-    }
     c->clock = 0;
     c->evictions = 0;
 }
@@ -209,15 +194,6 @@ unsigned mmu500_tlb_invalidate(MMU500TLB *c, const MMU500InvScope *scope)
         w->pending |= issuer;
         n++;
     }
-    if (scope->by_va && c->track_unsynced) {
-        GArray *list = c->unsynced[scope->issuer];
-
-        if (list->len < MMU500_MAX_UNSYNCED) {
-            g_array_append_val(list, *scope);
-        } else {
-            c->unsynced_dropped[scope->issuer]++;
-        }
-    }
     return n;
 }
 
@@ -231,12 +207,6 @@ void mmu500_tlb_sync(MMU500TLB *c, uint32_t issuers)
     for (uint32_t i = 0; i < c->walk_size; i++) {
         if (c->walk[i].pending & issuers) {
             c->walk[i].valid = false;
-        }
-    }
-    for (int i = 0; i < MMU500_NUM_ISSUERS; i++) {
-        if (issuers & MMU500_ISSUER(i)) {
-            g_array_set_size(c->unsynced[i], 0);
-            c->unsynced_dropped[i] = 0;
         }
     }
 }

@@ -2,36 +2,32 @@
  * Arm MMU-500 (SMMUv2 architecture) model.
  *
  * What Linux's arm-smmu driver and its MMU-500 implementation use: the global
- * register space (sCR0, sACR, ID0-ID7, sGFSR and syndromes, global TLB
+ * register space (sCR0, sACR, ID0-ID7, sGFAR, sGFSR and syndromes, global TLB
  * invalidation with sync and status, stream match and stream-to-context
  * registers), the CBAR/CBFRSYNRA/CBA2R space, and per context bank SCTLR,
  * ACTLR, TCR/TCR2, TTBR0/1, MAIR0/1, FSR, FAR, FSYNR0, the TLB invalidation
  * registers (by VA, leaf only or not, by ASID, all) and TLBSYNC/TLBSTATUS.
+ * Reset values are the MMU-500's.
  *
  * Translation: stage 1 only (CBAR type "stage 1, stage 2 bypass"), AArch64
- * descriptors (CBA2R.VA64) with a 4K granule, walked by the model itself so
- * that intermediate levels can be cached. Any other configuration the guest
- * writes raises a translation fault and is logged, never an abort. The IOTLB
- * and the walk cache (mmu500-tlb.c) have a fixed capacity; invalidations take
- * effect when a TLB sync is written (a sync given time to complete, below,
- * has then done its work early: only its status waits).
+ * descriptors (CBA2R.VA64) with the 4K or the 64K granule (the MMU-500 has
+ * no 16K), TTBR0 and TTBR1, walked by the model itself so that intermediate
+ * levels can be cached. Walks read guest RAM only: a table anywhere else is
+ * an external abort, so no walk re-enters a device. Any other configuration
+ * the guest writes raises a translation fault and is logged once, never an
+ * abort. The IOTLB and the walk cache (mmu500-tlb.c) have a fixed capacity;
+ * an invalidation takes effect when a sync that completes it is written (a
+ * context bank's TLBSYNC for that bank's, sTLBGSYNC for all), and a sync
+ * completes at once.
  *
- * The sanitizers (smmu-sanitizer.c) report by name a translation served from
- * the IOTLB or the walk cache that the current tables no longer give, or one
- * whose invalidation was issued but never synced ("stale translation"), and,
- * with strict-noncoherent, tables whose memory and cleaned view disagree at an
- * invalidation, at a sync or at a first walk ("cache-maintenance violation").
+ * Accesses with the debug attribute (MMU500_IDX_PROBE) are translated like
+ * any other but never recorded as faults, so a debugger or a test device can
+ * look at what the SMMU would do with an IOVA without disturbing the guest.
  *
- * Accesses with the debug attribute (MMU500_IDX_PROBE) are translated like any
- * other but never recorded as faults, so a test device can look at what the
- * SMMU would do with an IOVA without disturbing the guest.
- *
- * Time, when asked for (all 0 by default, and then nothing changes): each
- * register access costs the vCPU that makes it reg-access-ns of guest time,
- * charged under icount as if it had run instructions for that long, and a
- * TLB sync stays active in TLBSTATUS/sTLBGSTATUS for tlb-sync-ns of
- * QEMU_CLOCK_VIRTUAL, so that the guest's own poll loop spends the wait.
- * Both follow guest time only: a run is timed the same on any host.
+ * Locking: the device's mutex covers its state. Lock order: the BQL, then
+ * the mutex. Nothing done under the mutex takes the BQL or enters another
+ * device; a fault found by a DMA from a thread without the BQL raises its
+ * interrupt from a bottom half.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -43,164 +39,12 @@
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
 #include "hw/sysbus.h"
-#include "hw/arm/mmu500.h"
 #include "migration/vmstate.h"
-#include "migration/blocker.h"
-#include "qemu/error-report.h"
-#include "qemu/timer.h"
 #include "qemu/main-loop.h"
 #include "block/aio.h"
-#include "exec/icount.h"
-#include "hw/core/cpu.h"
 #include "system/address-spaces.h"
+#include "mmu500-internal.h"
 #include "trace.h"
-
-/* Global register space 0 */
-#define GR0_SCR0            0x000
-#define GR0_SACR            0x010
-#define GR0_ID0             0x020
-#define GR0_ID7             0x03c
-#define GR0_SGFAR           0x040
-#define GR0_SGFSR           0x048
-#define GR0_SGFSRRESTORE    0x04c
-#define GR0_SGFSYNR0        0x050
-#define GR0_SGFSYNR1        0x054
-#define GR0_SGFSYNR2        0x058
-#define GR0_TLBIVMID        0x064
-#define GR0_TLBIALLNSNH     0x068
-#define GR0_TLBIALLH        0x06c
-#define GR0_STLBGSYNC       0x070
-#define GR0_STLBGSTATUS     0x074
-/* sTLBGSTATUS.GSACTIVE and TLBSTATUS.SACTIVE: a sync is in progress */
-#define SYNC_ACTIVE         (1u << 0)
-#define GR0_SMR(n)          (0x800 + 4 * (n))
-#define GR0_S2CR(n)         (0xc00 + 4 * (n))
-
-#define SCR0_CLIENTPD       (1u << 0)
-/* the MMU-500's sACR (its ACR): CACHE_LOCK makes every CBn_ACTLR read-only */
-#define SACR_CACHE_LOCK     (1u << 26)
-#define SCR0_GFIE           (1u << 2)
-#define SCR0_USFCFG         (1u << 10)
-/* stream match conflicts fault: read-only 1 on the MMU-500 */
-#define SCR0_SMCFCFG        (1u << 21)
-
-/* Global fault status: one record, further faults only set MULTI */
-#define SGFSR_USF           (1u << 1)
-#define SGFSR_SMCF          (1u << 2)
-#define SGFSR_UCBF          (1u << 3)
-#define SGFSR_MULTI         (1u << 31)
-#define SGFSYNR0_WNR        (1u << 1)
-
-#define ID0_S1TS            (1u << 30)
-#define ID0_SMS             (1u << 27)
-#define ID0_ATOSNS          (1u << 26)
-#define ID0_PTFS_NO_AARCH32 (3u << 24)
-#define ID0_CTTW            (1u << 14)
-#define ID0_NUMSIDB(n)      ((uint32_t)(n) << 9)
-#define ID0_NUMSMRG(n)      ((uint32_t)(n))
-#define ID1_NUMPAGENDXB(n)  ((uint32_t)(n) << 28)
-#define ID1_NUMCB(n)        ((uint32_t)(n))
-#define ID2_PTFS_4K         (1u << 12)
-#define ID2_PTFS_64K        (1u << 14)
-#define ID2_UBS(n)          ((uint32_t)(n) << 8)
-#define ID2_OAS(n)          ((uint32_t)(n) << 4)
-#define ID2_IAS(n)          ((uint32_t)(n))
-#define ID7_MAJOR(n)        ((uint32_t)(n) << 4)
-#define ID7_MINOR(n)        ((uint32_t)(n))
-#define ID_SIZE_48          5
-
-/*
- * Stream match: the MMU-500 takes 15-bit stream IDs (ID0.NUMSIDB 15, no
- * extended IDs), so SMR.ID and SMR.MASK are 15 bits and bit 15 is reserved.
- */
-#define SID_MASK            ((1u << MMU500_SID_BITS) - 1)
-#define SMR_VALID           (1u << 31)
-#define SMR_MASK(v)         (((v) >> 16) & SID_MASK)
-#define SMR_ID(v)           ((v) & SID_MASK)
-#define SMR_WRITABLE        (SMR_VALID | (SID_MASK << 16) | SID_MASK)
-
-#define S2CR_TYPE(v)        (((v) >> 16) & 3)
-#define S2CR_TYPE_TRANS     0
-#define S2CR_TYPE_BYPASS    1
-#define S2CR_TYPE_FAULT     2
-#define S2CR_CBNDX(v)       ((v) & 0xff)
-
-/* Global register space 1 */
-#define GR1_CBAR(n)         (0x000 + 4 * (n))
-#define GR1_CBFRSYNRA(n)    (0x400 + 4 * (n))
-#define GR1_CBA2R(n)        (0x800 + 4 * (n))
-#define CBA2R_VA64          (1u << 0)
-#define CBAR_TYPE(v)        (((v) >> 16) & 3)
-#define CBAR_TYPE_S1_S2BYPASS 1
-#define CBAR_VMID(v)        ((v) & 0xff)
-#define CBAR_HYPC           (1u << 10)
-
-/* Reset values that are not 0 */
-#define MMU500_SACR_RESET   (SACR_CACHE_LOCK | 0x1c)
-#define MMU500_CBAR_RESET   0x00020000u
-#define MMU500_ACTLR_RESET  0x3u
-#define MMU500_SCTLR_RESET  0x100u
-
-/* Context bank registers */
-#define CB_SCTLR            0x000
-#define CB_ACTLR            0x004
-#define CB_RESUME           0x008
-#define CB_TCR2             0x010
-#define CB_TTBR0            0x020
-#define CB_TTBR1            0x028
-#define CB_TCR              0x030
-#define CB_CONTEXTIDR       0x034
-#define CB_MAIR0            0x038
-#define CB_MAIR1            0x03c
-#define CB_PAR              0x050
-#define CB_FSR              0x058
-#define CB_FSRRESTORE       0x05c
-#define CB_FAR              0x060
-#define CB_FSYNR0           0x068
-#define CB_TLBIVA           0x600
-#define CB_TLBIVAA          0x608
-#define CB_TLBIASID         0x610
-#define CB_TLBIALL          0x618
-#define CB_TLBIVAL          0x620
-#define CB_TLBIVAAL         0x628
-#define CB_TLBSYNC          0x7f0
-#define CB_TLBSTATUS        0x7f4
-
-#define CBSCTLR_M             (1u << 0)
-#define CBSCTLR_CFIE          (1u << 6)
-
-#define FSR_TF              (1u << 1)
-#define FSR_AFF             (1u << 2)
-#define FSR_PF              (1u << 3)
-#define FSR_EF              (1u << 4)
-#define FSR_ASF             (1u << 7)
-#define FSR_MULTI           (1u << 31)
-#define FSR_FAULT           (FSR_MULTI | 0x1feu)
-/* FSR.FORMAT: the fault record is in the AArch64 (long-descriptor) format */
-#define FSR_FORMAT_AARCH64  (2u << 9)
-#define FSYNR0_PLVL(l)      ((uint32_t)(l) & 3)
-#define FSYNR0_WNR          (1u << 4)
-#define FSYNR0_PTWF         (1u << 10)
-
-/* Stage-1 AArch64 descriptors; the address is granule-aligned */
-#define DESC_VALID          (1ULL << 0)
-#define DESC_TABLE          (1ULL << 1)
-#define DESC_AP_RDONLY      (1ULL << 7)
-#define DESC_AF             (1ULL << 10)
-#define DESC_ADDR           0x0000fffffffff000ULL
-
-#define TCR_T0SZ(v)         ((v) & 0x3f)
-#define TCR_EPD0            (1u << 7)
-#define TCR_TG0(v)          (((v) >> 14) & 3)
-#define TCR_T1SZ(v)         (((v) >> 16) & 0x3f)
-#define TCR_A1              (1u << 22)
-#define TCR_EPD1            (1u << 23)
-#define TCR_TG1(v)          (((v) >> 30) & 3)
-#define TCR2_PASIZE(v)      ((v) & 0xf)
-#define TCR2_AS             (1u << 4)
-
-#define TTBR_ASID(v)        ((uint16_t)((v) >> 48))
-#define TTBR_ADDR(v)        ((v) & 0x0000fffffffffff0ULL)
 
 static const uint8_t pasize_bits[] = { 32, 36, 40, 42, 44, 48, 52 };
 
@@ -265,7 +109,7 @@ static uint32_t mmu500_id(MMU500State *s, int n)
 }
 
 /* "cb=N stream=0x20,0x21": a context bank and the streams that use it. */
-static void mmu500_where(MMU500State *s, int n, char *buf, size_t len)
+void mmu500_where(MMU500State *s, int n, char *buf, size_t len)
 {
     size_t used = snprintf(buf, len, "cb=%d stream=", n);
     bool any = false;
@@ -284,31 +128,8 @@ static void mmu500_where(MMU500State *s, int n, char *buf, size_t len)
     }
 }
 
-/* A walk's outcome: a leaf, or a fault and the level it was found at. */
-typedef struct MMU500Walk {
-    uint32_t fault;             /* an FSR bit, 0 when it translates */
-    bool ptw_abort;             /* the fault was a descriptor read's */
-    int level;
-    uint64_t pa;                /* the leaf's output address */
-    uint64_t mask;              /* the leaf's size - 1 */
-    IOMMUAccessFlags perm;
-    int cached_level;           /* the walk cache gave this level's table */
-    uint64_t cached_table;
-} MMU500Walk;
-
-/* What bank @n's registers select for @iova, or why they cannot be walked. */
-typedef struct MMU500Regime {
-    const char *unsupported;    /* NULL when the model can walk it */
-    MMU500Tag tag;
-    int granule_bits;           /* 12 (4K) or 16 (64K) */
-    int va_bits;                /* the region's input size, 64 - TnSZ */
-    int start_level;            /* -1: outside both regions */
-    int oas;
-    uint64_t ttb;
-} MMU500Regime;
-
 /* The ASID of bank @n: TTBR1's with TCR.A1, 16 bits with TCR2.AS, else 8. */
-static uint16_t mmu500_asid(MMU500ContextBank *cb)
+uint16_t mmu500_asid(MMU500ContextBank *cb)
 {
     uint16_t asid = TTBR_ASID((cb->tcr & TCR_A1) ? cb->ttbr1 : cb->ttbr0);
 
@@ -316,7 +137,7 @@ static uint16_t mmu500_asid(MMU500ContextBank *cb)
 }
 
 /* The tags bank @n's entries carry, and its invalidations match. */
-static void mmu500_tag(MMU500State *s, int n, MMU500Tag *tag)
+void mmu500_tag(MMU500State *s, int n, MMU500Tag *tag)
 {
     MMU500ContextBank *cb = &s->cb[n];
 
@@ -339,8 +160,7 @@ static int mmu500_granule_bits(uint32_t tg, bool upper, const char **name)
     return bits == 14 ? 0 : bits;
 }
 
-static void mmu500_regime(MMU500State *s, int n, uint64_t iova,
-                          MMU500Regime *r)
+void mmu500_regime(MMU500State *s, int n, uint64_t iova, MMU500Regime *r)
 {
     MMU500ContextBank *cb = &s->cb[n];
     uint32_t pasize = TCR2_PASIZE(cb->tcr2);
@@ -387,7 +207,7 @@ static void mmu500_regime(MMU500State *s, int n, uint64_t iova,
 }
 
 /* The address range a level-@level descriptor maps, log2. */
-static int mmu500_level_shift(const MMU500Regime *r, int level)
+int mmu500_level_shift(const MMU500Regime *r, int level)
 {
     return r->granule_bits + (r->granule_bits - 3) * (3 - level);
 }
@@ -399,15 +219,11 @@ static int mmu500_level_shift(const MMU500Regime *r, int level)
  * on hardware. So no walk ever re-enters a device model, this one included,
  * and none takes the BQL.
  */
-static bool mmu500_read_desc(MMU500State *s, uint64_t pa, bool view,
-                             uint64_t *desc)
+bool mmu500_read_ram(MMU500State *s, uint64_t pa, uint64_t *desc)
 {
     MemoryRegion *mr;
     hwaddr xlat, len = sizeof(*desc);
 
-    if (view) {
-        return smmu_sanitizer_read_view(&s->sanitizer, pa, desc) == 0;
-    }
     RCU_READ_LOCK_GUARD();
     mr = address_space_translate(&address_space_memory, pa, &xlat, &len,
                                  false, MEMTXATTRS_UNSPECIFIED);
@@ -420,16 +236,16 @@ static bool mmu500_read_desc(MMU500State *s, uint64_t pa, bool view,
 }
 
 /*
- * Walk bank @n's stage-1 tables for @iova. With @cached, start at the deepest
- * table the walk cache holds and fill it on the way down. With @view, read
- * descriptors as the strict non-coherent view has them.
+ * Walk bank @n's stage-1 tables for @iova, reading descriptors with @read.
+ * With @cached, start at the deepest table the walk cache holds and fill it
+ * on the way down.
  *
  * The start level indexes only the input bits of the region (VA[va_bits-1:
  * shift]), for TTBR1 as for TTBR0. Blocks: levels 1 and 2 with a 4K granule,
  * level 2 with 64K (a 64K level-1 block needs 52-bit addresses).
  */
-static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
-                        uint64_t iova, bool cached, bool view, MMU500Walk *w)
+void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r, uint64_t iova,
+                 bool cached, MMU500ReadDesc *read, MMU500Walk *w)
 {
     uint64_t granule_mask = (1ULL << r->granule_bits) - 1;
     uint64_t table = r->ttb & DESC_ADDR & ~granule_mask;
@@ -458,8 +274,7 @@ static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
         uint64_t desc, out;
 
         w->level = level;
-        if (!mmu500_read_desc(s, table + extract64(iova, shift, bits) * 8,
-                              view, &desc)) {
+        if (!read(s, table + extract64(iova, shift, bits) * 8, &desc)) {
             w->fault = FSR_EF;
             w->ptw_abort = true;
             return;
@@ -494,169 +309,6 @@ static void mmu500_walk(MMU500State *s, int n, const MMU500Regime *r,
             w->perm = (desc & DESC_AP_RDONLY) ? IOMMU_RO : IOMMU_RW;
         }
         return;
-    }
-}
-
-static void mmu500_describe(const MMU500Walk *w, uint64_t iova, char *buf,
-                            size_t len)
-{
-    if (w->fault) {
-        snprintf(buf, len, "no translation (%s at level %d)",
-                 w->fault == FSR_EF ? "walk abort" :
-                 w->fault == FSR_AFF ? "access flag fault" :
-                 w->fault == FSR_ASF ? "address size fault" :
-                 "translation fault", w->level);
-    } else {
-        snprintf(buf, len, "-> 0x%" PRIx64 " %s", w->pa + (iova & w->mask),
-                 w->perm & IOMMU_WO ? "rw" : "ro");
-    }
-}
-
-static bool mmu500_same(const MMU500Walk *a, const MMU500Walk *b,
-                        uint64_t iova)
-{
-    if (a->fault || b->fault) {
-        return a->fault && b->fault;
-    }
-    return a->pa + (iova & a->mask) == b->pa + (iova & b->mask) &&
-           a->perm == b->perm;
-}
-
-static void mmu500_report(MMU500State *s, SMMUSanitizerCheck check, int n,
-                          uint64_t iova, const char *what)
-{
-    char where[96], *detail;
-
-    mmu500_where(s, n, where, sizeof(where));
-    detail = g_strdup_printf("%s asid=%d iova=0x%" PRIx64 ": %s", where,
-                             mmu500_asid(&s->cb[n]), iova, what);
-    smmu_sanitizer_report(&s->sanitizer, check, detail);
-    g_free(detail);
-}
-
-/*
- * The cache-maintenance check: the tables in memory and in the cleaned view
- * must agree about @iova (at an invalidation, at a sync, at a first walk).
- */
-static bool mmu500_check_view(MMU500State *s, int n, uint64_t iova,
-                              const char *when)
-{
-    MMU500Regime r;
-    MMU500Walk memory, view;
-    char said_memory[80], said_view[80], *what;
-
-    if (!s->strict_noncoherent || !(s->cb[n].sctlr & CBSCTLR_M)) {
-        return false;
-    }
-    mmu500_regime(s, n, iova, &r);
-    if (r.unsupported) {
-        return false;
-    }
-    mmu500_walk(s, n, &r, iova, false, false, &memory);
-    mmu500_walk(s, n, &r, iova, false, true, &view);
-    if (mmu500_same(&memory, &view, iova)) {
-        return false;
-    }
-    mmu500_describe(&memory, iova, said_memory, sizeof(said_memory));
-    mmu500_describe(&view, iova, said_view, sizeof(said_view));
-    what = g_strdup_printf("%s: memory says %s, the walker's cleaned view "
-                           "says %s", when, said_memory, said_view);
-    mmu500_report(s, SMMU_CHECK_CACHE_MAINTENANCE, n, iova, what);
-    g_free(what);
-    return true;
-}
-
-/* Whether bank @n translates with the tags @scope matches. */
-static bool mmu500_bank_in_scope(MMU500State *s, int n,
-                                 const MMU500InvScope *scope)
-{
-    MMU500Tag tag;
-
-    mmu500_tag(s, n, &tag);
-    return (s->cb[n].sctlr & CBSCTLR_M) &&
-           mmu500_scope_matches(scope, tag.hyp, tag.vmid, tag.asid);
-}
-
-/* The cache-maintenance check at a by-VA invalidation's address, per bank. */
-static void mmu500_check_view_va(MMU500State *s, const MMU500InvScope *scope,
-                                 const char *when)
-{
-    for (int n = 0; n < MMU500_NUM_CB; n++) {
-        if (mmu500_bank_in_scope(s, n, scope)) {
-            mmu500_check_view(s, n, scope->iova, when);
-        }
-    }
-}
-
-/* Descriptors one whole-table comparison reads at most, before giving up */
-#define MMU500_DIFF_BUDGET  (1u << 22)
-
-/*
- * Compare bank @n's level-@level table at @table, translating from @base, in
- * memory and in the cleaned view, descending where both hold the same table
- * descriptor; the first address the two translate differently is reported.
- * Returns true when it reported, or ran out of @budget.
- */
-static bool mmu500_diff_tables(MMU500State *s, int n, const MMU500Regime *r,
-                               int level, uint64_t table, uint64_t base,
-                               const char *when, uint32_t *budget)
-{
-    int shift = mmu500_level_shift(r, level);
-    int bits = MIN(r->granule_bits - 3, r->va_bits - shift);
-    uint64_t granule_mask = (1ULL << r->granule_bits) - 1;
-
-    for (uint64_t i = 0; i < (1ULL << bits); i++) {
-        uint64_t memory, view, iova = base + (i << shift);
-
-        if (!(*budget)--) {
-            qemu_log_mask(LOG_UNIMP, "mmu500: CB%d: the tables are too large "
-                          "to compare whole %s; compared part\n", n, when);
-            return true;
-        }
-        if (!mmu500_read_desc(s, table + 8 * i, false, &memory) ||
-            !mmu500_read_desc(s, table + 8 * i, true, &view)) {
-            return false;
-        }
-        if (memory == view) {
-            if (level < 3 && (memory & DESC_VALID) && (memory & DESC_TABLE) &&
-                mmu500_diff_tables(s, n, r, level + 1,
-                                   memory & DESC_ADDR & ~granule_mask, iova,
-                                   when, budget)) {
-                return true;
-            }
-            continue;
-        }
-        if (mmu500_check_view(s, n, iova, when)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/*
- * At an invalidation by ASID or of everything: every translation bank @n's
- * tables give must be the same in memory and in the cleaned view, not only
- * those the IOTLB happens to hold (both regions the bank walks).
- */
-static void mmu500_check_view_all(MMU500State *s, int n, const char *when)
-{
-    uint32_t budget = MMU500_DIFF_BUDGET;
-
-    for (int upper = 0; upper < 2; upper++) {
-        uint64_t first = upper ? ~0ULL : 0;
-        MMU500Regime r;
-
-        mmu500_regime(s, n, first, &r);
-        if (r.unsupported || r.start_level < 0) {
-            continue;
-        }
-        if (mmu500_diff_tables(s, n, &r, r.start_level,
-                               r.ttb & DESC_ADDR &
-                               ~((1ULL << r.granule_bits) - 1),
-                               upper ? ~0ULL << r.va_bits : 0, when,
-                               &budget)) {
-            return;
-        }
     }
 }
 
@@ -699,77 +351,18 @@ static void mmu500_notify_unmap(MMU500State *s, const MMU500InvScope *scope)
 static void mmu500_invalidate(MMU500State *s, const MMU500InvScope *scope,
                               const char *op)
 {
-    unsigned matched;
+    unsigned matched = mmu500_tlb_invalidate(&s->cache, scope);
 
-    if (s->strict_noncoherent && scope->by_va) {
-        mmu500_check_view_va(s, scope, op);
-    } else if (s->strict_noncoherent) {
-        for (int n = 0; n < MMU500_NUM_CB; n++) {
-            if (mmu500_bank_in_scope(s, n, scope)) {
-                mmu500_check_view_all(s, n, op);
-            }
-        }
-    }
-    matched = mmu500_tlb_invalidate(&s->cache, scope);
     trace_mmu500_tlbi(op, scope->issuer, scope->vmid, scope->asid,
                       scope->iova, matched);
     mmu500_notify_unmap(s, scope);
 }
 
-/*
- * A TLB sync completing the invalidations @issuers accepted: first the strict
- * view's look at every address they invalidated by VA since their last sync
- * (it must be unmapped in memory and in the view alike, else the clear was
- * not cleaned, or the invalidation came before the clear), then the
- * invalidations take effect.
- */
+/* A TLB sync: the invalidations @issuers accepted take effect. */
 static void mmu500_sync(MMU500State *s, uint32_t issuers, const char *op)
 {
-    unsigned by_va = 0;
-
-    for (int i = 0; i < MMU500_NUM_ISSUERS; i++) {
-        GArray *unsynced = s->cache.unsynced[i];
-
-        if (!(issuers & MMU500_ISSUER(i))) {
-            continue;
-        }
-        for (guint j = 0; s->strict_noncoherent && j < unsynced->len; j++) {
-            mmu500_check_view_va(s,
-                                 &g_array_index(unsynced, MMU500InvScope, j),
-                                 "at the TLB sync");
-        }
-        if (s->cache.unsynced_dropped[i]) {
-            qemu_log_mask(LOG_UNIMP, "mmu500: %s: %" PRIu64 " invalidations "
-                          "by VA past the first %u were not checked by the "
-                          "strict view\n", op, s->cache.unsynced_dropped[i],
-                          MMU500_MAX_UNSYNCED);
-        }
-        by_va += unsynced->len;
-    }
-    trace_mmu500_tlb_sync(op, issuers, by_va);
+    trace_mmu500_tlb_sync(op, issuers);
     mmu500_tlb_sync(&s->cache, issuers);
-}
-
-/*
- * When a sync written now completes: tlb-sync-ns later (a sync written while
- * one is in progress waits for both). 0, complete at once, when syncs take
- * no time: the clock is then never read.
- */
-static int64_t mmu500_sync_done(MMU500State *s)
-{
-    if (!s->tlb_sync_ns) {
-        return 0;
-    }
-    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + s->tlb_sync_ns;
-}
-
-/* TLBSTATUS/sTLBGSTATUS of a sync that completes at @done */
-static uint32_t mmu500_sync_status(int64_t done)
-{
-    if (done && qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) < done) {
-        return SYNC_ACTIVE;
-    }
-    return 0;
 }
 
 /*
@@ -863,7 +456,7 @@ static uint64_t mmu500_read_gr0(MMU500State *s, hwaddr off, unsigned size)
     case GR0_SGFSYNR1:
         return s->sgfsynr1;
     case GR0_STLBGSTATUS:
-        return mmu500_sync_status(s->gsync_done);
+        return 0;               /* a sync completes when it is written */
     case GR0_SGFSYNR2:
         return 0;
     default:
@@ -915,7 +508,6 @@ static void mmu500_write_gr0(MMU500State *s, hwaddr off, uint64_t val,
     case GR0_STLBGSYNC:
         /* the global sync completes all maintenance accepted before it */
         mmu500_sync(s, MMU500_ALL_ISSUERS, "sTLBGSYNC");
-        s->gsync_done = mmu500_sync_done(s);
         break;
     default:
         qemu_log_mask(LOG_UNIMP, "mmu500: write to GR0 0x%" HWADDR_PRIx "\n",
@@ -1004,7 +596,7 @@ static uint64_t mmu500_read_cb(MMU500State *s, int n, hwaddr off, unsigned size)
     case CB_FSYNR0:
         return cb->fsynr0;
     case CB_TLBSTATUS:
-        return mmu500_sync_status(cb->sync_done);
+        return 0;
     default:
         qemu_log_mask(LOG_UNIMP, "mmu500: read of CB%d 0x%" HWADDR_PRIx
                       ", which the model does not implement: 0\n", n, off);
@@ -1083,24 +675,11 @@ static void mmu500_write_cb(MMU500State *s, int n, hwaddr off, uint64_t val,
     case CB_TLBSYNC:
         /* a bank's sync completes the maintenance that bank accepted */
         mmu500_sync(s, MMU500_ISSUER(n), "TLBSYNC");
-        cb->sync_done = mmu500_sync_done(s);
         break;
     default:
         qemu_log_mask(LOG_UNIMP,
                       "mmu500: write to CB%d 0x%" HWADDR_PRIx "\n", n, off);
         break;
-    }
-}
-
-/*
- * The vCPU that makes a register access waits for it: charged under icount,
- * after the access, which saw the device as it was when the access arrived.
- * A debugger's access costs nothing.
- */
-static void mmu500_charge_access(MMU500State *s, MemTxAttrs attrs)
-{
-    if (s->reg_access_ns && !attrs.debug) {
-        icount_charge_ns(current_cpu, s->reg_access_ns);
     }
 }
 
@@ -1125,7 +704,6 @@ static MemTxResult mmu500_read(void *opaque, hwaddr offset, uint64_t *data,
         *data = 0;
     }
     qemu_mutex_unlock(&s->mutex);
-    mmu500_charge_access(s, attrs);
     return MEMTX_OK;
 }
 
@@ -1152,7 +730,6 @@ static MemTxResult mmu500_write(void *opaque, hwaddr offset, uint64_t data,
     }
     mmu500_update_irqs(s);
     qemu_mutex_unlock(&s->mutex);
-    mmu500_charge_access(s, attrs);
     return MEMTX_OK;
 }
 
@@ -1227,50 +804,6 @@ static void mmu500_context_fault(MMU500State *s, int n, uint32_t sid,
     mmu500_raise_irqs(s);
 }
 
-/*
- * Stale-translation checks on what the caches served for @iova: it must be
- * what a walk of the current tables (through the walker's view, no caches)
- * gives, and no invalidation by VA of this page may be waiting for a sync.
- */
-static void mmu500_check_stale(MMU500State *s, int n, const MMU500Regime *r,
-                               uint64_t iova, const MMU500Walk *served,
-                               const MMU500TLBEntry *hit)
-{
-    MMU500Walk now;
-    char said_served[80], said_now[80], *what;
-    const char *from;
-
-    if (hit && hit->pending_va) {
-        mmu500_describe(served, iova, said_served, sizeof(said_served));
-        what = g_strdup_printf("served from the IOTLB %s, an entry whose "
-                               "invalidation by VA was issued but not synced",
-                               said_served);
-        mmu500_report(s, SMMU_CHECK_STALE_TRANSLATION, n, iova, what);
-        g_free(what);
-        return;
-    }
-    mmu500_walk(s, n, r, iova, false, s->strict_noncoherent, &now);
-    /*
-     * Linux never changes a live entry in place, so any difference, in the
-     * output address or in the permissions either way, is a translation whose
-     * invalidation is missing (fewer permissions fault on hardware).
-     */
-    if (mmu500_same(served, &now, iova)) {
-        return;
-    }
-    mmu500_describe(served, iova, said_served, sizeof(said_served));
-    mmu500_describe(&now, iova, said_now, sizeof(said_now));
-    from = hit ? "the IOTLB" : "a walk through the walk cache";
-    what = hit ? g_strdup_printf("served from %s %s, the page tables now say "
-                                 "%s", from, said_served, said_now) :
-           g_strdup_printf("served from %s (level %d table at 0x%" PRIx64
-                           ") %s, the page tables now say %s", from,
-                           served->cached_level, served->cached_table,
-                           said_served, said_now);
-    mmu500_report(s, SMMU_CHECK_STALE_TRANSLATION, n, iova, what);
-    g_free(what);
-}
-
 /* Translate @iova through bank @n: the IOTLB, else a walk. */
 static void mmu500_translate_cb(MMU500State *s, int n, uint64_t iova,
                                 const MMU500Regime *r, MMU500Walk *w)
@@ -1284,18 +817,9 @@ static void mmu500_translate_cb(MMU500State *s, int n, uint64_t iova,
         w->pa = hit->pa;
         w->mask = hit->mask;
         w->perm = hit->perm;
-        if (s->check_stale) {
-            mmu500_check_stale(s, n, r, iova, w, hit);
-        }
         return;
     }
-    mmu500_walk(s, n, r, iova, true, s->strict_noncoherent, w);
-    if (s->check_stale && w->cached_level) {
-        mmu500_check_stale(s, n, r, iova, w, NULL);
-    }
-    if (s->strict_noncoherent) {
-        mmu500_check_view(s, n, iova, "at a first walk");
-    }
+    mmu500_walk(s, n, r, iova, true, mmu500_read_ram, w);
     if (w->fault) {
         return;
     }
@@ -1425,7 +949,6 @@ static void mmu500_reset_exit(Object *obj, ResetType type)
     s->sacr = MMU500_SACR_RESET;
     s->sgfsr = s->sgfsynr0 = s->sgfsynr1 = 0;
     s->sgfar = 0;
-    s->gsync_done = 0;
     memset(s->smr, 0, sizeof(s->smr));
     for (int i = 0; i < MMU500_NUM_SMR; i++) {
         s->s2cr[i] = S2CR_TYPE_FAULT << 16;
@@ -1452,18 +975,9 @@ static void mmu500_realize(DeviceState *d, Error **errp)
         error_setg(errp, "tlb-entries and walk-entries must be at least 1");
         return;
     }
-    if (s->strict_noncoherent && s->coherent_walk) {
-        error_setg(errp, "strict-noncoherent needs a non-coherent walk "
-                   "(coherent-walk=off)");
-        return;
-    }
     c->parent_realize(d, &local_err);
     if (local_err) {
         error_propagate(errp, local_err);
-        return;
-    }
-    if (!smmu_sanitizer_init(&s->sanitizer, "mmu500", s->strict_noncoherent,
-                             errp)) {
         return;
     }
     qemu_mutex_init(&s->mutex);
@@ -1476,26 +990,16 @@ static void mmu500_realize(DeviceState *d, Error **errp)
     for (int i = 0; i < MMU500_NUM_IRQS; i++) {
         sysbus_init_irq(dev, &s->irq[i]);
     }
-    mmu500_tlb_init(&s->cache, s->tlb_entries, s->walk_entries,
-                    s->strict_noncoherent);
-    if (s->strict_noncoherent) {
-        error_setg(&s->migration_blocker, "arm-mmu500: strict-noncoherent "
-                   "keeps the guest's cleaned lines, which do not migrate");
-        if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
-            return;
-        }
-    }
+    mmu500_tlb_init(&s->cache, s->tlb_entries, s->walk_entries);
 }
 
 static void mmu500_unrealize(DeviceState *d)
 {
     MMU500State *s = ARM_MMU500(d);
 
-    migrate_del_blocker(&s->migration_blocker);
     qemu_bh_delete(s->irq_bh);
     s->irq_bh = NULL;
     mmu500_tlb_free(&s->cache);
-    smmu_sanitizer_cleanup(&s->sanitizer);
     qemu_mutex_destroy(&s->mutex);
 }
 
@@ -1503,8 +1007,7 @@ static void mmu500_unrealize(DeviceState *d)
  * Migration: the registers and fault records. The IOTLB and the walk cache
  * start empty on the destination, as any cache may lose entries at any time;
  * invalidations accepted and not yet synced are then complete, which the
- * architecture allows too. The strict view (the guest's cleaned lines) is not
- * migrated: strict-noncoherent blocks migration.
+ * architecture allows too.
  */
 static const VMStateDescription vmstate_mmu500_cb = {
     .name = "arm-mmu500/context-bank",
@@ -1527,7 +1030,6 @@ static const VMStateDescription vmstate_mmu500_cb = {
         VMSTATE_UINT64(ttbr1, MMU500ContextBank),
         VMSTATE_UINT64(far, MMU500ContextBank),
         VMSTATE_UINT64(par, MMU500ContextBank),
-        VMSTATE_INT64(sync_done, MMU500ContextBank),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1553,7 +1055,6 @@ static const VMStateDescription vmstate_mmu500 = {
         VMSTATE_UINT32(sgfsynr0, MMU500State),
         VMSTATE_UINT32(sgfsynr1, MMU500State),
         VMSTATE_UINT64(sgfar, MMU500State),
-        VMSTATE_INT64(gsync_done, MMU500State),
         VMSTATE_UINT32_ARRAY(smr, MMU500State, MMU500_NUM_SMR),
         VMSTATE_UINT32_ARRAY(s2cr, MMU500State, MMU500_NUM_SMR),
         VMSTATE_STRUCT_ARRAY(cb, MMU500State, MMU500_NUM_CB, 1,
@@ -1564,13 +1065,8 @@ static const VMStateDescription vmstate_mmu500 = {
 
 static const Property mmu500_properties[] = {
     DEFINE_PROP_BOOL("coherent-walk", MMU500State, coherent_walk, false),
-    DEFINE_PROP_BOOL("strict-noncoherent", MMU500State, strict_noncoherent,
-                     false),
-    DEFINE_PROP_BOOL("check-stale", MMU500State, check_stale, false),
     DEFINE_PROP_UINT32("tlb-entries", MMU500State, tlb_entries, 128),
     DEFINE_PROP_UINT32("walk-entries", MMU500State, walk_entries, 32),
-    DEFINE_PROP_UINT32("reg-access-ns", MMU500State, reg_access_ns, 0),
-    DEFINE_PROP_UINT32("tlb-sync-ns", MMU500State, tlb_sync_ns, 0),
 };
 
 static void mmu500_class_init(ObjectClass *klass, const void *data)

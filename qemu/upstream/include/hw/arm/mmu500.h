@@ -10,7 +10,6 @@
 #define HW_ARM_MMU500_H
 
 #include "hw/arm/smmu-common.h"
-#include "hw/arm/smmu-sanitizer.h"
 #include "qom/object.h"
 
 #define MMU500_PAGE_SIZE     0x1000
@@ -106,20 +105,12 @@ typedef struct MMU500InvScope {
     uint64_t iova;
 } MMU500InvScope;
 
-/* By-VA invalidations kept per issuer until a sync, for the strict view */
-#define MMU500_MAX_UNSYNCED (1u << 22)
-
 typedef struct MMU500TLB {
     MMU500TLBEntry *tlb;
     uint32_t tlb_size;
     MMU500WalkEntry *walk;
     uint32_t walk_size;
     uint64_t clock;
-    /* keep the by-VA invalidations awaiting a sync (the strict view's) */
-    bool track_unsynced;
-    GArray *unsynced[MMU500_NUM_ISSUERS];
-    /* those past MMU500_MAX_UNSYNCED, counted and reported at the sync */
-    uint64_t unsynced_dropped[MMU500_NUM_ISSUERS];
     uint64_t evictions;
 } MMU500TLB;
 
@@ -141,8 +132,6 @@ typedef struct MMU500ContextBank {
     uint64_t ttbr1;
     uint64_t far;
     uint64_t par;
-    /* QEMU_CLOCK_VIRTUAL time at which the last TLBSYNC completes */
-    int64_t sync_done;
     /* the unsupported configuration was logged; a write to the bank re-arms */
     bool unsupported_logged;
 } MMU500ContextBank;
@@ -156,51 +145,25 @@ struct MMU500State {
     uint32_t sgfsynr0;
     uint32_t sgfsynr1;
     uint64_t sgfar;
-    /* QEMU_CLOCK_VIRTUAL time at which the last sTLBGSYNC completes */
-    int64_t gsync_done;
     uint32_t smr[MMU500_NUM_SMR];
     uint32_t s2cr[MMU500_NUM_SMR];
     MMU500ContextBank cb[MMU500_NUM_CB];
 
     /* IDR0.CTTW; the machine adds dma-coherent to match */
     bool coherent_walk;
-    /*
-     * Strict non-coherent mode: the walker reads a page-table line as it was
-     * when the guest last cleaned it to the PoC (a line never cleaned reads as
-     * zero), and an invalidation of a translation that memory and the cleaned
-     * view disagree about is reported as a cache-maintenance violation.
-     */
-    bool strict_noncoherent;
-    /*
-     * Report a translation served from the IOTLB that the current tables no
-     * longer give (a stale translation: a missing invalidation).
-     */
-    bool check_stale;
     /* IOTLB and walk cache capacity, in entries */
     uint32_t tlb_entries;
     uint32_t walk_entries;
-    /*
-     * What hardware takes, in ns of guest time (0, the default: nothing).
-     * Each register access stalls the vCPU that makes it for reg_access_ns
-     * (charged under icount); a TLB sync stays active in TLBSTATUS or
-     * sTLBGSTATUS for tlb_sync_ns of QEMU_CLOCK_VIRTUAL after it is written,
-     * so the guest's own poll loop waits for it.
-     */
-    uint32_t reg_access_ns;
-    uint32_t tlb_sync_ns;
-    SMMUSanitizer sanitizer;
     MMU500TLB cache;
-    Error *migration_blocker;
 
     qemu_irq irq[MMU500_NUM_IRQS];
     /* raises the interrupts of a fault recorded without the BQL */
     QEMUBH *irq_bh;
     /*
-     * The device's state. Lock order: the BQL, then this, then the
-     * sanitizer's lock. Nothing done under it takes the BQL or enters
-     * another device: walks read RAM only (mmu500_read_desc), and a fault
-     * found by a DMA from a thread without the BQL raises its interrupt from
-     * irq_bh.
+     * The device's state. Lock order: the BQL, then this. Nothing done under
+     * it takes the BQL or enters another device: walks read RAM only
+     * (mmu500_read_ram), and a fault found by a DMA from a thread without the
+     * BQL raises its interrupt from irq_bh.
      */
     QemuMutex mutex;
 };
@@ -217,8 +180,7 @@ OBJECT_DECLARE_TYPE(MMU500State, MMU500Class, ARM_MMU500)
 #define TYPE_MMU500_IOMMU_MEMORY_REGION "arm-mmu500-iommu-memory-region"
 
 /* mmu500-tlb.c */
-void mmu500_tlb_init(MMU500TLB *c, uint32_t tlb_size, uint32_t walk_size,
-                     bool track_unsynced);
+void mmu500_tlb_init(MMU500TLB *c, uint32_t tlb_size, uint32_t walk_size);
 void mmu500_tlb_free(MMU500TLB *c);
 void mmu500_tlb_reset(MMU500TLB *c);
 MMU500TLBEntry *mmu500_tlb_lookup(MMU500TLB *c, const MMU500Tag *tag,
