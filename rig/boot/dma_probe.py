@@ -53,11 +53,13 @@ class ProbeCounts:
 # a 2M-aligned range mapped with 4K pages is unmapped whole. The benchmark's own buffers
 # are order-aligned at size-aligned IOVAs, so with blocks allowed they map as 2M blocks;
 # its scatter-gather mode (Linux 7.x) maps 512 separate pages over 2M, which does it,
-# and so, on every kernel, does the support patch every SG_EVERY unmaps of the probe
-# device (kernel-patches/support/dma-probe.patch), counting its passes in SG_PASSES.
+# and so, on every kernel, does the support patch (kernel-patches/support/dma-probe.patch)
+# when asked, after the benchmark: SG_RUNS passes written to SG_RUN, those that freed a
+# table counted in SG_PASSES.
 SG_MODE = 1
 SG_PAGES = 512
-SG_EVERY = 64
+SG_RUNS = 16
+SG_RUN = "/sys/module/dma_iommu/parameters/rig_sg_run"
 SG_PASSES = "/sys/module/dma_iommu/parameters/rig_sg_passes"
 
 
@@ -80,7 +82,11 @@ def ran_sg(output: str) -> bool:
 
 
 def sg_passes_command() -> str:
-    return f"echo sg_passes=$(cat {SG_PASSES} 2>/dev/null || echo none)"
+    """Run the support patch's SG_RUNS passes, then print how many freed a table."""
+    return (
+        f"echo {SG_RUNS} > {SG_RUN} 2>/dev/null; "
+        f"echo sg_passes=$(cat {SG_PASSES} 2>/dev/null || echo none)"
+    )
 
 
 def parse_sg_passes(output: str) -> int:
@@ -136,10 +142,10 @@ def problem(counts: ProbeCounts) -> str | None:
         return f"the probe refused {counts.refused} requests (bus mastering off?)"
     if not counts.probes or not counts.map_probes:
         return "the probe never ran: no map and unmap of the benchmark device rang it"
-    if counts.probes >= 2 * SG_EVERY and not counts.sg_passes:
+    if counts.sg_passes < SG_RUNS:
         return (
-            f"after {counts.probes} unmaps, none of the support patch's scatter-gather "
-            "passes freed a level-3 table (a 2M-aligned range of 512 pages): the walk "
+            f"{counts.sg_passes} of the support patch's {SG_RUNS} scatter-gather passes "
+            f"freed a level-3 table (a 2M-aligned range of {SG_PAGES} pages): the walk "
             "flush of a freed table went unchecked"
         )
     return None
