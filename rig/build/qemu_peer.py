@@ -7,8 +7,9 @@ must fail nothing the plain one passes. Tests both fail (for firmware Debian 12 
 not ship, say) are listed, not held against the model.
 
 Debian's source tarball drops QEMU's firmware blobs; the ROMs and EFI images Debian
-packages (FIRMWARE_PACKAGES) are linked into each build's pc-bios folder, where a QEMU
-run from its build folder looks, so tests that need them can run on both.
+packages (FIRMWARE_PACKAGES) are linked into each build's data folder
+(qemu-bundle/.../share/qemu, where a QEMU run from its build folder looks), so tests
+that need them can run on both.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ FIRMWARE_PACKAGES = {
 # Meson's results that count as a pass.
 PASSED = frozenset({"OK", "EXPECTEDFAIL", "SKIP"})
 # Bump when how the suite is run changes (the cached comparison is then run again).
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -97,17 +98,20 @@ def parse_testlog(text: str, source: Path) -> dict[str, str]:
 
 
 def link_firmware(build_dir: Path) -> list[str]:
-    """Link the packaged firmware into build/pc-bios (never over a file QEMU put there);
-    returns the packages whose folder is missing."""
-    pc_bios = build_dir / "pc-bios"
-    pc_bios.mkdir(exist_ok=True)
+    """Link the packaged firmware into the data folder a QEMU run from its build folder
+    searches (qemu-bundle/PREFIX/share/qemu), never over a file QEMU put there; returns
+    the packages whose folder is missing."""
+    bundles = sorted(build_dir.glob("qemu-bundle/**/share/qemu"))
+    if not bundles:
+        raise RunFailed(f"{build_dir} has no qemu-bundle/.../share/qemu data folder", check=CHECK)
+    data = bundles[0]
     missing = []
     for package, folder in FIRMWARE_PACKAGES.items():
         if not folder.is_dir():
             missing.append(package)
             continue
         for item in sorted(folder.iterdir()):
-            target = pc_bios / item.name
+            target = data / item.name
             if item.is_file() and not target.exists() and not target.is_symlink():
                 target.symlink_to(item)
     return missing
