@@ -12,18 +12,26 @@ ARGS       ?=
 RUN        ?= results/latest
 PYTEST_ARGS ?=
 
+# REF="A B" compares two commits of KERNEL_SRC (A the baseline); one REF builds that one.
 KSRC_ARG := $(if $(KERNEL),--kernel $(KERNEL),) $(if $(KERNEL_SRC),--kernel-src $(KERNEL_SRC),) \
-            $(if $(REF),--ref $(REF),) $(if $(QEMU_SRC),--qemu-src $(QEMU_SRC),)
+            $(foreach ref,$(REF),--ref $(ref)) $(if $(QEMU_SRC),--qemu-src $(QEMU_SRC),)
+GOOD       ?=
+BAD        ?=
 
 CELL       ?=
 HISTORY    ?= results/history.sqlite
 RUNS       ?= $(wildcard results/2*/)
 
-.PHONY: bench test unit e2e lint report build shell qemu qemu-peer prereqs prereqs-test venv clean-venv \
+.PHONY: bisect bench test unit e2e lint report build shell qemu qemu-peer prereqs prereqs-test venv clean-venv \
         matrix matrix-json matrix-keys matrix-cell history trend test-workflow
 
 bench: prereqs venv
 	$(VPY) -m rig bench $(KSRC_ARG) $(ARGS)
+
+# The first commit between GOOD and BAD of KERNEL_SRC that made unmap (ARGS: --metric,
+# --size) slower, or with ARGS=--correctness the first that fails a check.
+bisect: prereqs venv
+	$(VPY) -m rig bisect --kernel-src $(KERNEL_SRC) $(GOOD) $(BAD) $(ARGS)
 
 build: prereqs venv
 	$(VPY) -m rig build $(KSRC_ARG) $(ARGS)

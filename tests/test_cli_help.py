@@ -24,6 +24,7 @@ ORDER = [
     "matrix",
     "merge",
     "trend",
+    "bisect",
     "history-branch",
     "calibrate",
 ]

@@ -24,6 +24,7 @@ FLOORS: dict[str, int] = {
     "report": 4,
     "calibration": 5,
     "nightly": 5,
+    "bisect": 5,
     "cli": 6,
 }
 TOP = {"rig.__main__"}

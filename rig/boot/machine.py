@@ -23,6 +23,8 @@ from rig.errors import InfraError, RunFailed
 
 _BOOT_STARTED = "Booting Linux"
 _READY = rf"{READY_MARKER} release=(\S+)\r*\n"
+# What a failure before the guest was ready says it was waiting for: the kernel did not boot.
+WAITING_FOR_READY = "the guest's ready marker"
 
 # Every QEMU this process has started and not yet stopped (parallel boots run in threads).
 _running: set[Machine] = set()
@@ -109,7 +111,7 @@ class Machine:
         """Wait for /init's marker; return the release the guest reports (uname -r)."""
         assert self.console is not None
         try:
-            match = self.console.expect(_READY, self.boot_timeout_s, "the guest's ready marker")
+            match = self.console.expect(_READY, self.boot_timeout_s, WAITING_FOR_READY)
         except RunFailed as err:
             if _BOOT_STARTED not in self.log.excerpt(400) and not self._alive():
                 raise InfraError(

@@ -39,6 +39,9 @@ class Variant:
     patches: tuple[Patch, ...] = ()
     # Patches the machine profile needs in every variant (kernel-patches/support/).
     support: tuple[Patch, ...] = ()
+    # Another commit of the run's git tree to build this variant from (two --ref); None
+    # builds it from the run's source.
+    ref: str | None = None
 
     @property
     def series(self) -> list[Patch]:
@@ -62,6 +65,8 @@ class BuiltKernel:
     cached: bool
     build_seconds: float
     objects_compiled: int
+    # The source's identity as meta.json recorded it (a git tree's commit and subject).
+    source: dict[str, object]
 
 
 def kernel_key(source: KernelSource, fragment: Path, variant: Variant) -> str:
@@ -86,6 +91,20 @@ def local_version(variant: str, key: str) -> str:
     return f"-rig-{variant}-{key[:8]}"
 
 
+def tree_lock(cache: Path, source: KernelSource) -> Path:
+    """Held while the source tree may carry a patch or move to another commit, or the
+    output tree is written."""
+    return cache / "locks" / f"tree-{source.build_slot}.lock"
+
+
+def fragment_at(source: KernelSource, cache: Path) -> Path:
+    """The config fragment for ``source``, read with its tree at its own commit (a
+    checkout shared by a repository's commits may stand at another one)."""
+    with locked(tree_lock(cache, source), "the kernel tree"):
+        source.ensure_tree()
+        return kconfig.fragment_for(source.tree, cache)
+
+
 class KernelBuilder:
     def __init__(
         self,
@@ -107,8 +126,7 @@ class KernelBuilder:
 
     @property
     def tree_lock(self) -> Path:
-        """Held while the source tree may carry a patch or the output tree is written."""
-        return self.cache / "locks" / f"tree-{self.source.build_slot}.lock"
+        return tree_lock(self.cache, self.source)
 
     def entry_dir(self, key: str) -> Path:
         return self.cache / "kernels" / key
@@ -262,17 +280,26 @@ class KernelBuilder:
             cached=cached,
             build_seconds=meta["build_seconds"],
             objects_compiled=meta["objects_compiled"],
+            source=meta.get("source") or {},
         )
 
 
-def variants_for(patch_names: list[str], support_names: tuple[str, ...] = ()) -> list[Variant]:
+def variants_for(
+    patch_names: list[str],
+    support_names: tuple[str, ...] = (),
+    compared: tuple[str, str] | None = None,
+) -> list[Variant]:
     """The baseline plus one variant per patch, in that order.
 
     ``none`` alone asks for an A/A run: the baseline against a second build of the
-    same tree under another name, through the whole pipeline.
+    same tree under another name, through the whole pipeline. ``compared`` is another
+    commit of the tree (its ref and its label) to build as the one variant instead.
     """
     support = tuple(patches.load_support(name) for name in support_names)
     chosen = [Variant(BASELINE, (), support)]
+    if compared is not None:
+        ref, label = compared
+        return [*chosen, Variant(label, (), support, ref=ref)]
     if "none" in patch_names:
         if len(patch_names) != 1:
             raise UserError("patch 'none' (an A/A run) cannot be combined with other patches")

@@ -62,6 +62,7 @@ def verify(fragment: Path, config: Path) -> None:
             "olddefconfig (a dependency is missing or the option does not exist in this tree)",
             excerpt="\n".join(problems),
             log_path=str(config),
+            check="kernel config",
         )
 
 

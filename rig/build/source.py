@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,13 @@ class KernelSource:
     kernel_version: str
     identity: dict[str, Any]
     # The output tree's folder name when commits of one repository share it (a
-    # git:URL@BRANCH kernel builds incrementally); by default one per source.
+    # git:URL@BRANCH kernel or a --ref builds incrementally); by default one per source.
     slot: str | None = None
+    # The commit a checkout shared by a repository's commits is put at before each use.
+    checkout: str | None = None
+    # What the user named it (--ref) and where it came from; the identity keys by commit.
+    ref: str | None = None
+    repository: Path | None = None
 
     @property
     def key(self) -> str:
@@ -43,9 +47,19 @@ class KernelSource:
 
     def ensure_tree(self) -> None:
         """Called with the tree's lock held, before a build: a shared checkout is put
-        back at this source's commit if another run moved it."""
-        if self.identity.get("kind") == "git" and "url" in self.identity:
-            remote_trees.ensure_at(self.tree, str(self.identity["commit"]))
+        back at this source's commit if another run (or variant) moved it."""
+        if self.checkout is not None:
+            remote_trees.ensure_at(self.tree, self.checkout)
+
+    @property
+    def commit(self) -> str | None:
+        value = self.identity.get("commit")
+        return str(value) if value else None
+
+    @property
+    def subject(self) -> str | None:
+        value = self.identity.get("subject")
+        return str(value) if value else None
 
 
 def check_kernel_name(kernel: str) -> None:
@@ -96,6 +110,23 @@ def resolve(
         version = tools.output(["dpkg-query", "-W", "-f=${Version}", package])
         return _from_tarball(cache, package, version, installed)
     return _downloaded_tarball(cache, package, suite)
+
+
+def compared_label(kernel_src: Path | None, refs: tuple[str, str]) -> str:
+    """The variant label of the second of two compared refs: its short commit. Both are
+    checked first: they need a git tree, and must name two different commits."""
+    if kernel_src is None:
+        raise UserError(f"--ref {refs[0]} --ref {refs[1]}: needs a git tree (--kernel-src PATH)")
+    repo = kernel_src.expanduser().resolve()
+    if not (repo / ".git").exists():
+        raise UserError(f"--kernel-src {kernel_src}: not a git tree, so refs cannot be compared")
+    first, second = (user_trees.commit_of(repo, ref) for ref in refs)
+    if first == second:
+        raise UserError(
+            f"--ref {refs[0]} and --ref {refs[1]} are the same commit ({first[:12]}); "
+            "for an A/A run of one tree use --patch none"
+        )
+    return second[:12]
 
 
 def kernel_version(tree: Path) -> str:
@@ -188,35 +219,27 @@ def _user_tree(path: Path) -> KernelSource:
 
 
 def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
-    """A commit of the user's git tree, exported into the cache with `git archive`: the
-    user's checkout and repository are only read, never written (no worktree entries)."""
+    """A commit of the user's git tree, checked out in the cache (see
+    user_trees.cache_checkout): the user's checkout and repository are only read."""
     repo = path.expanduser().resolve()
     if not (repo / ".git").exists():
         raise UserError(f"--kernel-src {path}: not a git tree, so --ref {ref} cannot be taken")
-    found = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if found.returncode != 0:
-        raise UserError(f"--ref {ref}: not a commit, tag or branch of {repo}")
-    commit = found.stdout.strip()
-    dest = cache / "src" / f"git-{commit[:16]}"
-    with locked(cache / "src" / f"{dest.name}.lock", "the exported kernel tree"):
-        if not (dest / "Makefile").is_file():
-            print(f"exporting {ref} ({commit[:12]}) of {repo} into the cache", flush=True)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".export-") as tmp:
-                user_trees.export_commit(repo, commit, Path(tmp))
-                if dest.exists():
-                    shutil.rmtree(dest)
-                Path(tmp).rename(dest)
-                Path(tmp).mkdir()  # TemporaryDirectory removes what it created
-    if not (dest / "Makefile").is_file() or not (dest / "arch" / "arm64").is_dir():
+    commit = user_trees.commit_of(repo, ref)
+    tree = user_trees.cache_checkout(repo, commit, cache)
+    if not (tree / "Makefile").is_file() or not (tree / "arch" / "arm64").is_dir():
         raise UserError(f"--ref {ref} of {repo}: not a Linux source tree at that commit")
-    identity = {"kind": "git", "path": str(repo), "ref": ref, "commit": commit}
-    return KernelSource(tree=dest, kernel_version=kernel_version(dest), identity=identity)
+    # The commit alone names the files: the same commit in another clone is the same
+    # kernel (the repository is recorded beside it, outside the key).
+    identity = {"kind": "git", "commit": commit, "subject": user_trees.subject(repo, commit)}
+    return KernelSource(
+        tree,
+        kernel_version(tree),
+        identity,
+        slot=user_trees.slot(repo),
+        checkout=commit,
+        ref=ref,
+        repository=repo,
+    )
 
 
 def _remote_tree(remote: remote_trees.RemoteTree, cache: Path) -> KernelSource:
@@ -225,4 +248,4 @@ def _remote_tree(remote: remote_trees.RemoteTree, cache: Path) -> KernelSource:
     if not (tree / "Makefile").is_file() or not (tree / "arch" / "arm64").is_dir():
         raise UserError(f"git:{remote.url}@{remote.branch}: not a Linux source tree at {commit}")
     identity = {"kind": "git", "url": remote.url, "branch": remote.branch, "commit": commit}
-    return KernelSource(tree, kernel_version(tree), identity, slot=remote.slot)
+    return KernelSource(tree, kernel_version(tree), identity, slot=remote.slot, checkout=commit)

@@ -1,5 +1,6 @@
 """Trees the user points the rig at (a kernel or a QEMU checkout), read and never written:
-a commit exported with `git archive`, and a cheap fingerprint of a plain folder."""
+a commit exported with `git archive`, a commit checked out in the cache from a clone
+that borrows the repository's objects, and a cheap fingerprint of a plain folder."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from rig.errors import InfraError
+from rig.build import remote_trees
+from rig.errors import InfraError, UserError
 from rig.hashing import sha256_text
+from rig.locking import locked
 
 
 def export_commit(repo: Path, commit: str, dest: Path) -> None:
@@ -40,3 +43,56 @@ def fingerprint(tree: Path, skip: tuple[str, ...] = (".git",)) -> str:
                 continue
             entries.append(f"{full.relative_to(tree)}:{info.st_size}:{info.st_mtime_ns}")
     return sha256_text("\n".join(entries))
+
+
+def commit_of(repo: Path, ref: str) -> str:
+    """The full commit ``ref`` names in ``repo`` (read only), or a UserError naming it."""
+    found = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise UserError(f"--ref {ref}: not a commit, tag or branch of {repo}")
+    return found.stdout.strip()
+
+
+def subject(repo: Path, commit: str) -> str:
+    """The commit's subject line."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%s", commit],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def slot(repo: Path) -> str:
+    """The cache folder name shared by every commit of one repository on disk."""
+    return f"repo-{sha256_text(str(repo))[:16]}"
+
+
+def cache_checkout(repo: Path, commit: str, cache: Path) -> Path:
+    """``commit`` of ``repo`` checked out in the cache, in one working tree per repository.
+
+    The clone borrows the repository's objects (``--shared``: nothing is written to the
+    repository, not even a worktree entry), and moving it to another commit rewrites only
+    the files that differ, so the kernel's output tree, kept per repository, rebuilds
+    incrementally from one commit to the next, as a bisection's steps do.
+    """
+    name = slot(repo)
+    work = cache / "git" / name / "tree"
+    with locked(cache / "locks" / f"{name}.lock", "the kernel checkout"):
+        if not (work / ".git").exists():
+            work.parent.mkdir(parents=True, exist_ok=True)
+            done = subprocess.run(
+                ["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(work)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise InfraError(f"cloning {repo} into the cache failed", excerpt=done.stderr)
+        remote_trees.ensure_at(work, commit)
+    return work

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rig import paths
+from rig.bisect import bisection, commit_range, step
 from rig.boot import profile as prof
 from rig.build import qemu_build, qemu_peer
 from rig.calibration import calibrate
@@ -26,8 +27,10 @@ from rig.nightly import (
 )
 from rig.progress import Progress
 from rig.report import run_report
+from rig.report.stats import DEFAULT_THRESHOLD_PCT
 from rig.run import settings
 from rig.run.sweep import effective_jobs
+from rig.sizes import parse_sizes
 
 # The profile `calibrate` fits when --profile does not name one.
 CALIBRATED_DEFAULT = "tegra234-mmu500"
@@ -195,6 +198,28 @@ def soak_command(args: argparse.Namespace) -> int:
     )
 
 
+def bisect_command(args: argparse.Namespace) -> int:
+    """Exit 0 with the first bad commit named, 1 when skipped commits leave it one of
+    several, 2 when the ends cannot be bisected (they do not differ, or the other way)."""
+    chosen = effective_settings(args)
+    request = step.Request(
+        settings=chosen,
+        kernel_src=args.kernel_src,
+        metric=args.metric,
+        size_bytes=parse_sizes([args.size], where="--size")[0],
+        correctness=args.correctness,
+        cache=paths.cache_root(),
+    )
+    commits = commit_range.resolve(args.kernel_src, args.good, args.bad)
+    threshold = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD_PCT
+    if not threshold > 0:
+        raise UserError(f"--threshold {threshold:g}: expected a percentage above 0")
+    outcome = bisection.bisect(request, commits, args.out, Progress(quiet=args.quiet), threshold)
+    print((outcome.folder / "summary.md").read_text())
+    print(f"bisection: {outcome.folder}")
+    return EXIT_OK if len(outcome.culprits) == 1 else EXIT_RUN_FAILED
+
+
 def shell_command(args: argparse.Namespace) -> int:
     chosen = effective_settings(args)
     return run_commands.shell(
@@ -213,6 +238,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "matrix": matrix_command,
     "merge": merge_command,
     "trend": trend_command,
+    "bisect": bisect_command,
     "history-branch": history_branch_command,
     "calibrate": calibrate_command,
     "soak": soak_command,

@@ -33,8 +33,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ref",
-        help="with --kernel-src on a git tree: build this commit, tag or branch (exported "
-        "into the cache; the checkout is not touched); run.json records the commit",
+        action="append",
+        help="with --kernel-src on a git tree: build this commit, tag or branch (checked "
+        "out in the cache; the user's checkout and repository are not touched); given "
+        "twice, compare the two commits, the first as the baseline, the second labelled by "
+        "its short commit; run.json records each commit and subject",
     )
     _qemu_src_option(parser)
     parser.add_argument(
@@ -124,6 +127,7 @@ def _bench(sub: Subparsers) -> None:
         "python -m rig bench",
         "python -m rig bench --kernel debian:7.2 --patch revert:final-7.2 --sizes 64K,1M",
         "python -m rig bench --profile smmuv3-noncoherent --dry-run",
+        "python -m rig bench --kernel-src ../linux --ref v6.11 --ref v6.12 --sizes 64K,1M",
     )
     _common(bench)
     _sweep_options(bench)
@@ -397,6 +401,63 @@ def _soak(sub: Subparsers) -> None:
     )
 
 
+def _bisect(sub: Subparsers) -> None:
+    bisect = _subcommand(
+        sub,
+        "bisect",
+        "find the commit between two refs of a git tree that made a latency worse (or, "
+        "with --correctness, that made a kernel fail a check)",
+        "python -m rig bisect --kernel-src ../linux v6.11 v6.12 --metric unmap --size 1M",
+        "python -m rig bisect --kernel-src ../linux GOOD BAD --correctness",
+    )
+    bisect.add_argument("good", help="a commit, tag or branch that is good (measured first)")
+    bisect.add_argument("bad", help="a later commit, tag or branch that is bad")
+    bisect.add_argument(
+        "--kernel-src",
+        type=Path,
+        required=True,
+        help="the git tree (read only: each commit is checked out in the cache)",
+    )
+    bisect.add_argument(
+        "--metric", choices=["unmap", "map"], default="unmap", help="the latency (default unmap)"
+    )
+    bisect.add_argument("--size", default="1M", help="the buffer size (default 1M)")
+    bisect.add_argument(
+        "--correctness",
+        action="store_true",
+        help="look for the first commit that FAILS a correctness check instead",
+    )
+    bisect.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="the smallest change in %% that makes the ends differ (default 5)",
+    )
+    bisect.add_argument(
+        "--config",
+        type=Path,
+        default=paths.DEFAULT_BENCH_CONFIG,
+        help="sweep settings YAML (default: bench.yaml)",
+    )
+    bisect.add_argument("--profile", help="machine profile (default from --config)")
+    bisect.add_argument("--mode", help="timing mode: icount (one boot a step) or wallclock")
+    bisect.add_argument(
+        "--repeat", type=int, help="boots per step in wallclock mode (default from --config)"
+    )
+    bisect.add_argument("--seconds", type=int, help="dma_map_benchmark seconds")
+    bisect.add_argument("--boot-timeout", type=float, help="seconds from QEMU start to ready")
+    _qemu_src_option(bisect)
+    _jobs_option(bisect, "boots")
+    bisect.add_argument("--quiet", action="store_true", help="no progress output")
+    bisect.add_argument(
+        "--out",
+        type=Path,
+        default=paths.DEFAULT_RESULTS,
+        help="where the bisection's folder goes (default: results/)",
+    )
+    bisect.set_defaults(patch=None, sizes=None)
+
+
 # The subcommands in the order a user meets them: --help lists them so.
 SUBCOMMANDS = (
     _bench,
@@ -408,6 +469,7 @@ SUBCOMMANDS = (
     _matrix,
     _merge,
     _trend,
+    _bisect,
     _history_branch,
     _calibrate,
     _soak,
@@ -437,14 +499,16 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
     sizes = (
         tuple(s.strip() for s in args.sizes.split(",")) if getattr(args, "sizes", None) else None
     )
+    refs: list[str] = getattr(args, "ref", None) or []
     return settings.override(
         base,
         {
             "kernel": getattr(args, "kernel", None),
-            "kernel_ref": getattr(args, "ref", None),
+            "kernel_refs": tuple(refs) if refs else None,
             "qemu_src": getattr(args, "qemu_src", None),
             "profile": args.profile,
-            "patches": patch_list,
+            # Two refs are the variants themselves: the file's patches do not apply.
+            "patches": () if patch_list is None and len(refs) == 2 else patch_list,
             "mode": args.mode,
             "sizes": sizes,
             "seconds": getattr(args, "seconds", None),

@@ -15,7 +15,7 @@ from rig.boot import profile as prof
 from rig.boot.machine import Machine
 from rig.boot.profile import BootFiles
 from rig.boot.session import bind_benchmark_device
-from rig.build import kbuild, kconfig, tools
+from rig.build import kbuild, tools
 from rig.build import source as src
 from rig.errors import EXIT_OK, EXIT_RUN_FAILED, UserError
 from rig.progress import Progress
@@ -82,14 +82,14 @@ def print_dry_run(inputs: plan.Inputs) -> None:
         inputs = dataclasses.replace(
             inputs, qemu=str(inputs.cache / "qemu" / "KEY" / "src" / "build" / tools.QEMU)
         )
-    source = src.resolve(
-        inputs.kernel_src, inputs.cache, inputs.settings.kernel, inputs.settings.kernel_ref
-    )
-    fragment = kconfig.fragment_for(source.tree, inputs.cache)
-    images = {
-        v.name: inputs.cache / "kernels" / kbuild.kernel_key(source, fragment, v) / "Image"
-        for v in inputs.variants
-    }
+    settings = inputs.settings
+    refs = settings.kernel_refs
+    images = {}
+    for variant in inputs.variants:
+        ref = variant.ref or (refs[0] if refs else None)
+        source = src.resolve(inputs.kernel_src, inputs.cache, settings.kernel, ref)
+        key = kbuild.kernel_key(source, kbuild.fragment_at(source, inputs.cache), variant)
+        images[variant.name] = inputs.cache / "kernels" / key / "Image"
     initrd = inputs.cache / "initramfs" / "INITRAMFS.cpio.gz"
     dtb_path = inputs.results_root / "RUN-ID" / f"{inputs.profile.name}-{inputs.mode.name}.dtb"
     first = next(iter(images.values()))

@@ -74,6 +74,7 @@ from scipy import stats as sps
 from rig.build.source import kernel_label
 from rig.errors import UserError
 from rig.run.correctness import FAILED
+from rig.sizes import format_size
 
 # What one series is, and what a tool epoch within it is.
 SERIES = ("cell", "mode", "variant", "metric", "size_bytes")
@@ -115,6 +116,10 @@ class Point:
     epoch: tuple[str, ...]
     # The variant FAILED its correctness checks in this run: drawn, not analysed.
     failed: bool = False
+    # The run's kernel source as the history records it ("git URL@BRANCH COMMIT" for a
+    # git-tree cell) and its profile: what a bisection between two runs starts from.
+    kernel_source: str = ""
+    profile: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,36 @@ def _kernel_part(version: object, source: object) -> str:
     return kernel_line(version)
 
 
+def bisect_command(one: Series, change: Change) -> str | None:
+    """The `rig bisect` command between the last run before ``change`` and its first run,
+    for a git-tree cell whose two runs measured different commits; None otherwise."""
+    at = {p.run_id: i for i, p in enumerate(one.points)}
+    index = at.get(change.first_run)
+    if not index:
+        return None
+    before = next((p for p in reversed(one.points[:index]) if not p.failed), None)
+    after = one.points[index]
+    found = [_git_source(p.kernel_source) for p in (before, after) if p is not None]
+    if len(found) != 2 or None in found:
+        return None
+    (url, good), (_, bad) = found  # type: ignore[misc]
+    if good == bad:
+        return None
+    _, mode, _, metric, size = one.key
+    return (
+        f"git clone {url} linux && python -m rig bisect --kernel-src linux {good} {bad} "
+        f"--metric {metric} --size {format_size(size)} --profile {after.profile} --mode {mode}"
+    )
+
+
+def _git_source(text: str) -> tuple[str, str] | None:
+    """ "git URL@BRANCH COMMIT" -> (URL, COMMIT)."""
+    parts = text.split(" ")
+    if len(parts) != 3 or parts[0] != "git" or "@" not in parts[1]:
+        return None
+    return parts[1].rsplit("@", 1)[0], parts[2]
+
+
 def _text(value: object) -> str:
     """A cell of the history as text; a missing one (None, NaN) as ''."""
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
@@ -244,6 +279,8 @@ def _points(rows: list[dict[Hashable, Any]]) -> list[Point]:
             tuple(float(r["value_us"]) for r in group),
             epoch_of(group[0]),
             failed=any(r.get("correctness") == FAILED for r in group),
+            kernel_source=_text(group[0].get("kernel_source")),
+            profile=_text(group[0].get("profile")),
         )
         for (created, run_id), group in runs.items()
     ]

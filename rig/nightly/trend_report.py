@@ -82,6 +82,22 @@ def failed_runs(series: list[Series]) -> list[tuple[str, str, str, str, int]]:
     return [(*where, n) for where, n in sorted(counted.items())]
 
 
+def bisect_lines(series: list[Series], changes: list[Change] | None = None) -> list[str]:
+    """A `rig bisect` command per regression of a git-tree cell whose runs measured two
+    commits (``changes``: those to cover; every regression by default)."""
+    chosen = changes if changes is not None else [c for s in series for c in s.changes]
+    by_key = {s.key: s for s in series}
+    lines = []
+    for change in chosen:
+        one = by_key.get(change.series)
+        command = trend.bisect_command(one, change) if one and change.kind == "regression" else None
+        if command:
+            lines.append(
+                f"- {change.cell} {change.series[3]} {format_size(change.series[4])}: `{command}`"
+            )
+    return lines
+
+
 def markdown(series: list[Series], confirmed: Said) -> str:
     found = rows(series, confirmed)
     runs = {p.run_id for s in series for p in s.points}
@@ -95,6 +111,9 @@ def markdown(series: list[Series], confirmed: Said) -> str:
         lines += ["| " + " | ".join(r) + " |" for r in found]
     else:
         lines.append("No change: every series stays within its level.")
+    bisect = bisect_lines(series)
+    if bisect:
+        lines += ["", "To find the commit that did it (git-tree cells):", "", *bisect]
     dropped = [
         f"- {k[0][0]} {k[0][2]} {k[0][3]} {format_size(k[0][4])} from {k[1]}: {v}"
         for k, v in sorted(confirmed.items())
@@ -306,6 +325,9 @@ def step_summary(series: list[Series], said: Said, plot_links: dict[str, str] | 
             )
     else:
         lines.append("No lasting regression.")
+    bisect = bisect_lines(series, red)
+    if bisect:
+        lines += ["", "To find the commit that did it:", "", *bisect, ""]
     lines += [
         f"- pending, seen once in the newest run: {c.series[0]} {c.series[2]} "
         f"{c.series[3]} {format_size(c.series[4])} {c.change_pct:+.1f}% from {c.first_run}"

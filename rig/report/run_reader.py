@@ -192,3 +192,15 @@ def rows_of(run_dir: Path) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def variant_commits(run_info: dict[str, Any] | None) -> dict[str, str]:
+    """Variant -> "COMMIT12 subject" for a run whose variants were built from different
+    commits (two compared refs); empty for a run of one source."""
+    found: dict[str, str] = {}
+    for entry in (run_info or {}).get("variants") or []:
+        source = entry.get("source") if isinstance(entry, dict) else None
+        if isinstance(source, dict) and source.get("commit"):
+            subject = source.get("subject") or ""
+            found[str(entry.get("name"))] = f"{str(source['commit'])[:12]} {subject}".strip()
+    return found if len(set(found.values())) > 1 else {}

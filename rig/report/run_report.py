@@ -85,6 +85,7 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
         criteria=criteria,
         verdicts=verdicts,
         after_unmap=hardware_lines,
+        commits=run_reader.variant_commits(run_info),
     )
     _write_text(run_dir / "summary.md", text)
     plots.latency_plot(frame, run_dir / "latency.png")

@@ -244,17 +244,21 @@ def markdown(
     verdicts: dict[str, dict[str, Any]] | None = None,
     *,
     after_unmap: Sequence[str] = (),
+    commits: dict[str, str] | None = None,
 ) -> str:
     """summary.md, the answer first: the headline per variant, the plots, the unmap
     table (then `after_unmap`: the hardware-time section's lines, where a run has one),
     correctness, the work counted, the map table, and the configuration last.
 
-    `title_note` is an incomplete run's note (incomplete_note), said before all else.
+    `title_note` is an incomplete run's note (incomplete_note), said before all else;
+    `commits` names each variant's commit when two commits were compared.
     """
     failed = failed_variants(verdicts or {})
     shown = {metric: display_table(frame, metric, criteria, failed) for metric in METRICS}
     note = revert_note(frame)
     lines = [f"# {title(frame)}", "", *([f"> {title_note}", ""] if title_note else [])]
+    if commits:
+        lines += [f"Commits: {'; '.join(f'{v} = `{c}`' for v, c in commits.items())}.", ""]
     complete = not title_note
     lines += [f"- {line}" for line in headlines(frame, shown["unmap"][1], verdicts, complete)]
     lines += ["", *([f"> {note}", ""] if note else [])]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rig.boot import dtb, integrity
 from rig.boot.profile import BootFiles
-from rig.build import guest, kbuild, kconfig, qemu_build, tools
+from rig.build import guest, kbuild, qemu_build, tools
 from rig.build import source as src
 from rig.build.kbuild import BuiltKernel
 from rig.errors import RigError
@@ -47,16 +47,36 @@ def with_qemu(inputs: Inputs, progress: Progress) -> Inputs:
 def prepare_kernels(
     inputs: Inputs, progress: Progress, log_dir: Path
 ) -> tuple[src.KernelSource, list[BuiltKernel], Path]:
+    """Every variant's kernel, and the guest image (its benchmark built from the
+    baseline's tree). Variants with their own ref (two compared commits) are built after
+    the baseline in the same output tree, so only what differs compiles."""
+    settings = inputs.settings
+    first_ref = settings.kernel_refs[0] if settings.kernel_refs else None
     with progress.phase("kernel source"):
-        source = src.resolve(
-            inputs.kernel_src, inputs.cache, inputs.settings.kernel, inputs.settings.kernel_ref
+        source = src.resolve(inputs.kernel_src, inputs.cache, settings.kernel, first_ref)
+    built: dict[str, BuiltKernel] = {}
+    groups: list[tuple[src.KernelSource, list[kbuild.Variant]]] = [
+        (source, [v for v in inputs.variants if v.ref is None])
+    ]
+    for variant in inputs.variants:
+        if variant.ref is not None:
+            with progress.phase("kernel source"):
+                other = src.resolve(inputs.kernel_src, inputs.cache, settings.kernel, variant.ref)
+            groups.append((other, [variant]))
+    builder = None
+    for group_source, variants in groups:
+        fragment = kbuild.fragment_at(group_source, inputs.cache)
+        group_builder = kbuild.KernelBuilder(
+            group_source, inputs.cache, fragment, progress, log_dir=log_dir
         )
-    fragment = kconfig.fragment_for(source.tree, inputs.cache)
-    builder = kbuild.KernelBuilder(source, inputs.cache, fragment, progress, log_dir=log_dir)
-    kernels = builder.build(inputs.variants)
+        builder = builder or group_builder
+        for kernel in group_builder.build(variants):
+            built[kernel.variant] = kernel
+    kernels = [built[v.name] for v in inputs.variants]
     for kernel in kernels:
         if kernel.cached:
             progress.say(f"    {kernel.variant}: cached {kernel.release}")
+    assert builder is not None
     headers = builder.headers()
     with progress.phase("guest image"):
         initrd = guest.initramfs(source, headers, inputs.cache)

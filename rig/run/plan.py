@@ -38,11 +38,17 @@ def resolve_inputs(
     settings: Settings, kernel_src: Path | None, results_root: Path, cache: Path
 ) -> Inputs:
     profile = prof.load_profile(settings.profile)
+    compared = None
+    if len(settings.kernel_refs) == 2:
+        first, second = settings.kernel_refs
+        compared = (second, src.compared_label(kernel_src, (first, second)))
     return Inputs(
         settings=settings,
         profile=profile,
         mode=prof.mode_by_name(settings.mode),
-        variants=kbuild.variants_for(list(settings.patches), profile.support_patches),
+        variants=kbuild.variants_for(
+            list(settings.patches), profile.support_patches, compared=compared
+        ),
         kernel_src=kernel_src,
         results_root=results_root,
         cache=cache,

@@ -89,6 +89,8 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
         "kernel": {
             "version": source.kernel_version if source else None,
             "source": source.identity if source else None,
+            # The git tree a --ref was taken from (its commits are checked out in the cache).
+            "repository": str(source.repository) if source and source.repository else None,
             **_fragment_record(inputs.cache, source),
             "support_patches": [
                 {"name": p.name, "sha256": p.sha256} for p in inputs.variants[0].support
@@ -100,6 +102,8 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
                 "name": k.variant,
                 "release": k.release,
                 "patches": _patch_records(inputs, k.variant),
+                # What the kernel was built from (two compared refs differ here).
+                "source": k.source,
                 "patch_sha256": k.patch_sha256,
                 "config_sha256": k.config_sha256,
                 "cache_key": k.key,

@@ -23,8 +23,9 @@ class Settings:
     # debian:6.1, debian:6.12 or debian:7.2 (Debian's source packages), or
     # git:URL@BRANCH (a repository's branch; --kernel-src points at a tree on disk instead).
     kernel: str = DEFAULT_KERNEL
-    # A commit, tag or branch of the --kernel-src git tree to build instead of its checkout.
-    kernel_ref: str | None = None
+    # Commits, tags or branches of the --kernel-src git tree to build instead of its
+    # checkout: one builds that commit; two compare them, the first as the baseline.
+    kernel_refs: tuple[str, ...] = ()
     # A QEMU source tree to build the emulator from instead of Debian's (see
     # rig.qemu_source): a git checkout's HEAD, or a plain folder.
     qemu_src: str | None = None
@@ -74,6 +75,16 @@ def validate(settings: Settings, source: str) -> Settings:
             f"{source}: mode={settings.mode!r} is unknown; expected one of: {', '.join(MODES)}"
         )
     parse_sizes(list(settings.sizes), where=f"{source}: sizes")
+    if len(settings.kernel_refs) > 2:
+        raise UserError(
+            f"{source}: {len(settings.kernel_refs)} refs given; expected one (build it) or "
+            "two (compare them, the first as the baseline)"
+        )
+    if len(settings.kernel_refs) == 2 and settings.patches:
+        raise UserError(
+            f"{source}: two refs compare two commits, which are the variants; patches "
+            f"{', '.join(settings.patches)} cannot be added to that comparison"
+        )
     try:
         check_kernel_name(settings.kernel)
     except UserError as err:

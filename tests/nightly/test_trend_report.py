@@ -97,3 +97,31 @@ def test_a_cell_is_drawn_with_its_failed_runs_and_epochs(tmp_path: Path) -> None
     written = trend_report.write(SERIES, SAID, tmp_path)
     png = tmp_path / f"trend-{CELL}.png"
     assert png in written and png.stat().st_size > 10_000
+
+
+def test_a_git_tree_regression_prints_the_bisect_command_between_its_two_commits() -> None:
+    url = "https://example.org/linux.git"
+
+    def point(run: str, commit: str, value: float) -> Point:
+        return Point(
+            run, run, value, (value,), ("e",), kernel_source=f"git {url}@main {commit}",
+            profile="mmu500-noncoherent",
+        )  # fmt: skip
+
+    points = [point("r1", "a" * 40, 20.0), point("r2", "a" * 40, 20.0), point("r3", "b" * 40, 30.0)]
+    key = ("linux-main-mmu500-noncoherent", "icount", "final", "unmap", 1 << 20)
+    change = Change(key, "r3", None, 20.0, 30.0, 0.001, 1)
+    one = Series(key, points, [change])
+    command = trend.bisect_command(one, change)
+    assert command == (
+        f"git clone {url} linux && python -m rig bisect --kernel-src linux {'a' * 40} "
+        f"{'b' * 40} --metric unmap --size 1M --profile mmu500-noncoherent --mode icount"
+    )
+    assert trend_report.bisect_lines([one]) == [
+        f"- linux-main-mmu500-noncoherent unmap 1M: `{command}`"
+    ]
+    # A Debian cell (no commits) or two runs of one commit give no command.
+    debian = Series(key, [Point(p.run_id, p.created, p.mean_us, p.values, p.epoch) for p in points])
+    assert trend.bisect_command(debian, change) is None
+    same = [point("r1", "a" * 40, 20.0), point("r3", "a" * 40, 30.0)]
+    assert trend.bisect_command(Series(key, same), change) is None
