@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rig.bisect.commit_range import CommitRange
+from rig.bisect.judge import Measured
 from rig.bisect.step import Request, StepRecord
 from rig.sizes import format_size
 
@@ -54,7 +55,7 @@ class Book:
                 "commit": record.commit,
                 "subject": self.commits.subject(record.commit),
                 "mark": mark or role.split(maxsplit=1)[0],
-                "why": why or measured.unusable or "",
+                "why": why or measured.unusable or _said(measured),
                 "median_us": round(measured.median, 3) if measured.values else None,
                 "values_us": list(measured.values),
                 "failed_check": measured.failed_check,
@@ -133,6 +134,14 @@ class Book:
         _replace(self.folder / "summary.md", "\n".join(lines) + "\n")
 
 
+def _said(measured: Measured) -> str:
+    """An end's line: its measurement, and the check it failed."""
+    parts = [f"{measured.median:.1f} us"] if measured.values else []
+    if measured.failed_check:
+        parts.append(f"FAILS {measured.failed_check}")
+    return ", ".join(parts)
+
+
 def _replace(target: Path, text: str) -> None:
     partial = target.with_suffix(".partial")
     partial.write_text(text)
@@ -154,11 +163,12 @@ def answer(document: dict[str, Any], commits: CommitRange) -> list[str]:
     else:
         return ["in progress"]
     by_commit = {s["commit"]: s for s in document["steps"]}
-    for commit in (result["last_good"], result.get("first_bad") or result["candidates"][-1]):
+    last_good, first_bad = result["last_good"], result.get("first_bad") or result["candidates"][-1]
+    for word, commit in (("last good", last_good), ("first bad", first_bad)):
         step = by_commit.get(commit)
         if step is not None:
-            lines.append(f"  {step['mark']:>4}  {commit[:12]}  {_measurement(step)}")
-    lines.append(f"reproduce the pair: {result['reproduce']}")
+            lines.append(f"{word}: {commit[:12]} ({commits.subject(commit)}): {_measurement(step)}")
+    lines.append(f"reproduce the pair: `{result['reproduce']}`")
     return lines
 
 
