@@ -50,6 +50,11 @@ APT_PACKAGES: dict[str, Need] = {
     # from the virtualenv (requirements.lock), Debian 12's is too old for QEMU 10.
     "dpkg-dev": Need("dpkg-source, to unpack Debian's QEMU source", ("dpkg-source",)),
     "ninja-build": Need("QEMU's build system", ("ninja",)),
+    "ccache": Need(
+        "QEMU's compiler through a cache: a second build of the same source (the upstream "
+        "series alone, the plain peer build, an edited model) compiles only what differs",
+        ("ccache",),
+    ),
     "libglib2.0-dev": Need("QEMU build dependency"),
     "libpixman-1-dev": Need("QEMU build dependency"),
     "libfdt-dev": Need("QEMU build dependency"),

@@ -137,7 +137,7 @@ def suite_targets(build_dir: Path, env: dict[str, str]) -> list[str]:
 def run_suite(build_dir: Path, label: str, progress: Progress, jobs: int) -> dict[str, str]:
     """Build what the suite needs and run it; the results by test name."""
     log = build_dir / f"peer-{label}.log"
-    env = {**os.environ, "PATH": qemu_build.meson_path()}
+    env = qemu_build.build_env(build_dir.parents[3])  # cache/qemu/NAME/src/build
     with progress.phase(f"{SUITE} on {label}: build"):
         buildlog.run(
             ["ninja", qemu_build.QEMU, *suite_targets(build_dir, env)],

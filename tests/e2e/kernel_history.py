@@ -1,6 +1,7 @@
 """A small kernel history for the bisection's end-to-end tests, on top of Debian's 6.1
-tree in a temporary git repository: the batched unmap applied, unrelated edits, a commit
-that does not compile and its fix, the batched unmap reverted, more unrelated edits.
+tree in a git repository: the batched unmap applied, unrelated edits, a commit that does
+not compile and its fix, the batched unmap reverted, more unrelated edits; then a
+broken form of the batched unmap (no TLB invalidation) between two more edits.
 
 Commits are written with git's plumbing (hash-object, update-index, write-tree,
 commit-tree) against the index, so only the first commit reads the whole tree; the
@@ -18,6 +19,8 @@ from pathlib import Path
 from tests import locations
 
 FINAL = locations.REPO / "kernel-patches" / "final.patch"
+# The batched unmap that never gathers the unmapped entries: no TLB invalidation.
+NO_TLBI = locations.DATA / "patches" / "broken-no-tlbi.patch"
 PGTABLE = "drivers/iommu/io-pgtable-arm.c"
 # A file every kernel the rig builds compiles, and a file it never reads.
 COMPILED = "drivers/iommu/iommu.c"
@@ -126,6 +129,12 @@ def build(debian_tree: Path, repo: Path) -> History:
     writer.commit("iommu: another unrelated comment")
     writer.put(UNREAD, unread + "\n.. unrelated edit 1\n.. unrelated edit 2\n.. 3\n")
     writer.commit("Documentation: iommu: a third unrelated edit")
+    writer.put(COMPILED, compiled + "\n/* an unrelated edit */\n/* and another */\n/* 3 */\n")
+    writer.commit("iommu: a third unrelated comment")
+    writer.put(PGTABLE, _patched(original, NO_TLBI, PGTABLE))
+    writer.commit("iommu/io-pgtable-arm: batch unmap, but never gather the leaves")
+    writer.put(UNREAD, unread + "\n.. unrelated edit 1\n.. unrelated edit 2\n.. 3\n.. 4\n")
+    writer.commit("Documentation: iommu: a fourth unrelated edit")
     assert writer.head is not None
     writer.git("update-ref", "refs/heads/master", writer.head)
     writer.git("symbolic-ref", "HEAD", "refs/heads/master")
