@@ -108,6 +108,10 @@ def measured_cells(night: Night) -> list[str]:
     return sorted(j.name.removeprefix("cell ") for j in night.job("cell") if j.result != "skipped")
 
 
+# The kernel commits the nights make, by name.
+COMMITS: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def four_nights(work: Path) -> Iterator[tuple[Runner, Store, list[Night]]]:
     runner, store = make_runner(work, "nights", None)
@@ -116,12 +120,12 @@ def four_nights(work: Path) -> Iterator[tuple[Runner, Store, list[Night]]]:
     RECORDED.append(branch_runs(runner))
     done.append(runner.run("1002"))
     RECORDED.append(branch_runs(runner))
-    kernel.commit(
+    COMMITS["night 3"] = kernel.commit(
         "main", "drivers/iommu/iommu.c", ["/* night 3: an unrelated comment */\n"], "night 3"
     )
     done.append(runner.run("1003"))
     RECORDED.append(branch_runs(runner))
-    kernel.commit(
+    COMMITS["night 4"] = kernel.commit(
         "main", "drivers/iommu/dma-iommu.c",
         ["#include <linux/atomic.h>|||#include <linux/delay.h>\n",
          "size = iova_align(iovad, size + iova_off);|||" + nights.SLOW_UNMAP],
@@ -196,6 +200,12 @@ def test_night_4_turns_red_on_the_regression_only(
     assert MAIN_CELL in summary and "1M" in summary and new_runs[0] in summary, summary
     assert STABLE_CELL not in summary.split("regression")[-1] and "4K" not in summary, summary
     assert trend.step("publish the trend site").outcome == "success"
+    # The command that finds the commit: from night 3's commit to night 4's.
+    bisect = (
+        f"python -m rig bisect --kernel-src linux {COMMITS['night 3']} {COMMITS['night 4']} "
+        "--metric unmap --size 1M"
+    )
+    assert bisect in summary, summary
 
 
 def _runs_before(done: list[Night]) -> list[str]:
