@@ -5,6 +5,7 @@ that borrows the repository's objects, and a cheap fingerprint of a plain folder
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,17 @@ def subject(repo: Path, commit: str) -> str:
     ).stdout.strip()
 
 
+def _has_commit(work: Path, commit: str) -> bool:
+    """Whether the clone reads both ``commit`` and the commit it stands at."""
+    for wanted in (f"{commit}^{{commit}}", "HEAD^{tree}"):
+        found = subprocess.run(
+            ["git", "-C", str(work), "cat-file", "-e", wanted], capture_output=True, check=False
+        )
+        if found.returncode != 0:
+            return False
+    return True
+
+
 def slot(repo: Path) -> str:
     """The cache folder name shared by every commit of one repository on disk."""
     return f"repo-{sha256_text(str(repo))[:16]}"
@@ -84,6 +96,10 @@ def cache_checkout(repo: Path, commit: str, cache: Path) -> Path:
     name = slot(repo)
     work = cache / "git" / name / "tree"
     with locked(cache / "locks" / f"{name}.lock", "the kernel checkout"):
+        if (work / ".git").exists() and not _has_commit(work, commit):
+            # The repository at that path was made anew (the borrowed objects are not
+            # those the clone knew): clone it again.
+            shutil.rmtree(work)
         if not (work / ".git").exists():
             work.parent.mkdir(parents=True, exist_ok=True)
             done = subprocess.run(

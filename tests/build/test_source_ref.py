@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -130,3 +131,16 @@ def test_the_command_line_compares_two_refs_without_the_files_patches() -> None:
     args = parser.make_parser().parse_args(["bench", "--ref", "v6.11", "--ref", "v6.12"])
     chosen = parser.effective_settings(args)
     assert chosen.kernel_refs == ("v6.11", "v6.12") and chosen.patches == ()
+
+
+def test_a_repository_made_anew_at_the_same_path_is_cloned_again(
+    repo: Path, tmp_path: Path
+) -> None:
+    source.resolve(repo, tmp_path / "cache", ref="v6.1")
+    shutil.rmtree(repo / ".git")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "another history")
+    again = source.resolve(repo, tmp_path / "cache", ref="HEAD")
+    assert again.subject == "another history"
+    assert (again.tree / "Makefile").read_text() == MAKEFILE.format(3)
