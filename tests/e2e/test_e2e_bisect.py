@@ -6,6 +6,7 @@ was. The history lives in the cache so that a second run reuses its kernels."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -155,3 +156,41 @@ def test_correctness_finds_the_first_commit_that_fails_a_check(
     check = steps[history[broken]]["failed_check"]
     assert check and "timeout" not in check, steps[history[broken]]
     assert steps[history["iommu: a third unrelated comment"]]["mark"] == "good"
+
+
+def test_two_refs_compare_two_commits_in_one_run(history: History, tmp_path: Path) -> None:
+    before = snapshot(history.repo)
+    code = main(
+        [
+            "bench",
+            "--kernel-src",
+            str(history.repo),
+            "--ref",
+            history[FIXED],
+            "--ref",
+            history[REVERT][:12],
+            "--sizes",
+            "1M",
+            "--repeat",
+            "1",
+            "--no-counters",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == EXIT_OK
+    run = tmp_path / "latest"
+    label = history[REVERT][:12]
+    summary = (run / "summary.md").read_text()
+    assert f"Commits: baseline = `{history[FIXED][:12]} {FIXED}`; {label} = `{label} {REVERT}`" in (
+        summary
+    )
+    recorded = json.loads((run / "run.json").read_text())
+    sources = {v["name"]: v["source"]["commit"] for v in recorded["variants"]}
+    assert sources == {"baseline": history[FIXED], label: history[REVERT]}
+    # The revert is the slower one at 1M, as the bisection measured it.
+    with (run / "results.csv").open() as handle:
+        unmap = {row["variant"]: float(row["unmap_us"]) for row in csv.DictReader(handle)}
+    assert unmap[label] > 1.5 * unmap["baseline"], unmap
+    assert snapshot(history.repo) == before
