@@ -13,7 +13,6 @@ from rig.bisect.commit_range import CommitRange
 from rig.bisect.judge import Judge
 from rig.bisect.search import Search
 from rig.bisect.step import Request, StepRecord, measure
-from rig.boot.profile import mode_by_name
 from rig.errors import UserError
 from rig.progress import Progress
 from rig.sizes import format_size
@@ -64,8 +63,7 @@ def bisect(
     book.add(good, "good end", None, "")
     bad = run(commits.bad, "bad")
     book.add(bad, "bad end", None, "")
-    icount = mode_by_name(request.settings.mode).name == "icount"
-    judge = Judge(good.measured, bad.measured, request.correctness, icount, threshold_pct)
+    judge = Judge(good.measured, bad.measured, request.correctness, request.icount, threshold_pct)
     try:
         book.ends = judge.check_ends(commits.name(commits.good), commits.name(commits.bad))
     except UserError as err:

@@ -13,7 +13,6 @@ from rig.bisect.search import BAD, GOOD, SKIP
 from rig.errors import UserError
 from rig.report import stats
 
-METRICS = ("unmap", "map")
 # How a step that did not give a measurement ends up.
 NOT_BUILT = "does not build"
 NOT_BOOTED = "does not boot"
@@ -97,18 +96,20 @@ class Judge:
         change = -stats.change_pct(self.good.median, step.median)
         said = f"{step.median:.1f} us ({change:+.1f}% time vs good)"
         if self.icount:
-            nearer_bad = abs(step.median - self.bad.median) < abs(step.median - self.good.median)
-            return (
-                BAD if nearer_bad else GOOD
-            ), f"{said}, nearer the {'bad' if nearer_bad else 'good'} end{also}"
+            mark = self._nearer(step)
+            return mark, f"{said}, nearer the {mark} end{also}"
         verdict = self._verdict(self.good, step)
         if verdict == stats.REGRESSED:
             return BAD, f"{said}: {verdict} vs good{also}"
         if verdict == stats.NO_CHANGE:
             return GOOD, f"{said}: {verdict} vs good{also}"
-        nearer_bad = abs(step.median - self.bad.median) < abs(step.median - self.good.median)
-        mark = BAD if nearer_bad else GOOD
+        mark = self._nearer(step)
         return mark, f"{said}: {verdict} vs good, so by the nearer median: {mark}{also}"
+
+    def _nearer(self, step: Measured) -> str:
+        """BAD when the step's median is nearer the bad end's, GOOD otherwise."""
+        to_bad = abs(step.median - self.bad.median)
+        return BAD if to_bad < abs(step.median - self.good.median) else GOOD
 
     def _verdict(self, reference: Measured, other: Measured) -> str:
         """The rig's verdict for ``other`` against ``reference``. One icount boot each has

@@ -5,7 +5,7 @@ the command that reproduces the pair), each rewritten after every step."""
 from __future__ import annotations
 
 import csv
-import json
+import io
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from rig.bisect.commit_range import CommitRange
-from rig.bisect.judge import Measured
 from rig.bisect.step import Request, StepRecord
+from rig.run import records
 from rig.sizes import format_size
 
 STEP_COLUMNS = (
@@ -55,7 +55,11 @@ class Book:
                 "commit": record.commit,
                 "subject": self.commits.subject(record.commit),
                 "mark": mark or role.split(maxsplit=1)[0],
-                "why": why or measured.unusable or _said(measured),
+                "why": why
+                or measured.unusable
+                or _measurement(
+                    measured.median if measured.values else None, measured.failed_check
+                ),
                 "median_us": round(measured.median, 3) if measured.values else None,
                 "values_us": list(measured.values),
                 "failed_check": measured.failed_check,
@@ -121,31 +125,15 @@ class Book:
             "steps": self.steps,
             "result": self.result,
         }
-        _replace(self.folder / "bisect.json", json.dumps(document, indent=2) + "\n")
-        with (self.folder / "steps.partial").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=STEP_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            for step in self.steps:
-                writer.writerow(
-                    {**step, "values_us": " ".join(f"{v:g}" for v in step["values_us"])}
-                )
-        (self.folder / "steps.partial").replace(self.folder / "steps.csv")
+        records.write_json(document, self.folder / "bisect.json")
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=STEP_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for step in self.steps:
+            writer.writerow({**step, "values_us": " ".join(f"{v:g}" for v in step["values_us"])})
+        records.write_text(table.getvalue(), self.folder / "steps.csv")
         lines = summary_lines(document, self.commits)
-        _replace(self.folder / "summary.md", "\n".join(lines) + "\n")
-
-
-def _said(measured: Measured) -> str:
-    """An end's line: its measurement, and the check it failed."""
-    parts = [f"{measured.median:.1f} us"] if measured.values else []
-    if measured.failed_check:
-        parts.append(f"FAILS {measured.failed_check}")
-    return ", ".join(parts)
-
-
-def _replace(target: Path, text: str) -> None:
-    partial = target.with_suffix(".partial")
-    partial.write_text(text)
-    partial.replace(target)
+        records.write_text("\n".join(lines) + "\n", self.folder / "summary.md")
 
 
 def answer(document: dict[str, Any], commits: CommitRange) -> list[str]:
@@ -167,18 +155,18 @@ def answer(document: dict[str, Any], commits: CommitRange) -> list[str]:
     for word, commit in (("last good", last_good), ("first bad", first_bad)):
         step = by_commit.get(commit)
         if step is not None:
-            lines.append(f"{word}: {commit[:12]} ({commits.subject(commit)}): {_measurement(step)}")
+            said = _measurement(step["median_us"], step["failed_check"]) or step["why"]
+            lines.append(f"{word}: {commit[:12]} ({commits.subject(commit)}): {said}")
     lines.append(f"reproduce the pair: `{result['reproduce']}`")
     return lines
 
 
-def _measurement(step: dict[str, Any]) -> str:
-    parts = []
-    if step["median_us"] is not None:
-        parts.append(f"{step['median_us']:.1f} us")
-    if step["failed_check"]:
-        parts.append(f"FAILS {step['failed_check']}")
-    return ", ".join(parts) or step["why"]
+def _measurement(median_us: float | None, failed_check: str | None) -> str:
+    """A commit's measurement in words, and the check it failed."""
+    parts = [] if median_us is None else [f"{median_us:.1f} us"]
+    if failed_check:
+        parts.append(f"FAILS {failed_check}")
+    return ", ".join(parts)
 
 
 def summary_lines(document: dict[str, Any], commits: CommitRange) -> list[str]:

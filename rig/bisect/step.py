@@ -4,13 +4,10 @@ the cache, after the previous step's, so only what differs compiles."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rig.bisect.judge import NOT_BOOTED, NOT_BUILT, Measured
 from rig.boot.machine import WAITING_FOR_READY
@@ -18,6 +15,7 @@ from rig.boot.profile import mode_by_name
 from rig.build.patches import BASELINE
 from rig.errors import RunFailed
 from rig.progress import Progress
+from rig.report import run_reader
 from rig.run import pipeline, plan
 from rig.run.settings import Settings
 from rig.sizes import format_size
@@ -38,6 +36,10 @@ class Request:
     correctness: bool
     cache: Path
 
+    @property
+    def icount(self) -> bool:
+        return mode_by_name(self.settings.mode).name == "icount"
+
 
 @dataclass(frozen=True)
 class StepRecord:
@@ -56,13 +58,12 @@ class StepRecord:
 def step_settings(request: Request) -> Settings:
     """The bench settings for one step: that commit alone, one size, one boot in icount
     (it repeats to the printed digit), the file's boots per variant in wallclock."""
-    icount = mode_by_name(request.settings.mode).name == "icount"
     return dataclasses.replace(
         request.settings,
         kernel_refs=(),
         patches=(),
         sizes=(format_size(request.size_bytes),),
-        repeat=1 if icount else request.settings.repeat,
+        repeat=1 if request.icount else request.settings.repeat,
         # The counting boot's sync checks are correctness; a timing bisection skips them.
         counters=request.settings.counters and request.correctness,
     )
@@ -80,7 +81,7 @@ def measure(request: Request, commit: str, folder: Path, quiet: bool) -> StepRec
         error = err
     seconds = time.monotonic() - started
     run_dir = _the_run(folder)
-    info = _run_json(run_dir)
+    info = (run_reader.load_run_info(run_dir) if run_dir else None) or {}
     values = _values(run_dir, request.metric, request.size_bytes)
     variant = (info.get("variants") or [{}])[0]
     phases: dict[str, float] = info.get("phase_seconds") or {}
@@ -120,23 +121,13 @@ def _the_run(folder: Path) -> Path | None:
     return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
 
 
-def _run_json(run_dir: Path | None) -> dict[str, Any]:
-    if run_dir is None or not (run_dir / "run.json").is_file():
-        return {}
-    loaded: dict[str, Any] = json.loads((run_dir / "run.json").read_text())
-    return loaded
-
-
 def _values(run_dir: Path | None, metric: str, size: int) -> tuple[float, ...]:
     """The baseline's latencies at ``size``, one per timed boot, from results.csv."""
     if run_dir is None or not (run_dir / "results.csv").is_file():
         return ()
-    with (run_dir / "results.csv").open() as handle:
-        return tuple(
-            float(row[f"{metric}_us"])
-            for row in csv.DictReader(handle)
-            if row["variant"] == BASELINE and int(row["size_bytes"]) == size
-        )
+    frame = run_reader.load(run_dir / "results.csv")
+    chosen = frame[(frame["variant"] == BASELINE) & (frame["size_bytes"] == size)]
+    return tuple(float(value) for value in chosen[f"{metric}_us"])
 
 
 def _phase(phases: dict[str, float], prefix: str) -> float | None:

@@ -10,6 +10,7 @@ from typing import TypeAlias
 from rig import paths
 from rig.nightly import history_branch, matrix, trend
 from rig.report import seed
+from rig.report.summary import METRICS
 from rig.run import settings
 
 
@@ -419,7 +420,7 @@ def _bisect(sub: Subparsers) -> None:
         help="the git tree (read only: each commit is checked out in the cache)",
     )
     bisect.add_argument(
-        "--metric", choices=["unmap", "map"], default="unmap", help="the latency (default unmap)"
+        "--metric", choices=list(METRICS), default="unmap", help="the latency (default unmap)"
     )
     bisect.add_argument("--size", default="1M", help="the buffer size (default 1M)")
     bisect.add_argument(

@@ -20,7 +20,7 @@ from rig.report import (
     summary,
     work_counters,
 )
-from rig.run import correctness
+from rig.run import correctness, records
 from rig.run.records import INCOMPLETE_MARKER
 
 OUTPUTS = ("summary.md", "latency.png", "improvement.png", "comparison.png", "report.html")
@@ -39,12 +39,6 @@ def device_label(run_info: dict[str, Any] | None, profile_name: str) -> str:
         return f"profile {profile_name}"
     name = profile.DEVICE_NAMES.get(iommu, f"emulated {iommu}")
     return f"{name}, {profile.WALK_NAMES[walk]}" if walk in profile.WALK_NAMES else name
-
-
-def _write_text(target: Path, text: str) -> None:
-    partial = target.with_suffix(".partial")
-    partial.write_text(text)
-    partial.replace(target)
 
 
 def write(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
@@ -87,7 +81,7 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
         after_unmap=hardware_lines,
         commits=run_reader.variant_commits(run_info),
     )
-    _write_text(run_dir / "summary.md", text)
+    records.write_text(text, run_dir / "summary.md")
     plots.latency_plot(frame, run_dir / "latency.png")
     plots.improvement_plot(frame, run_dir / "improvement.png", criteria)
     device = device_label(run_info, str(frame["profile"].iloc[0]))
@@ -112,5 +106,5 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
             hardware=hardware,
         )
     )
-    _write_text(run_dir / "report.html", page)
+    records.write_text(page, run_dir / "report.html")
     return [run_dir / name for name in OUTPUTS]

@@ -75,10 +75,15 @@ def recorded_patches(variant: Any) -> list[dict[str, Any]]:
     return [p for p in listed or [] if isinstance(p, dict)]
 
 
-def write_json(value: Any, path: Path) -> None:
+def write_text(text: str, path: Path) -> None:
+    """Written beside, then renamed: a reader never sees half a file."""
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+    partial.write_text(text)
     partial.replace(path)
+
+
+def write_json(value: Any, path: Path) -> None:
+    write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n", path)
 
 
 def new_run_id(profile: str, mode: str) -> str:
