@@ -36,9 +36,7 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def resolve(kernel_src: Path, good_ref: str, bad_ref: str) -> CommitRange:
     """GOOD..BAD of the tree at ``kernel_src``; every way it cannot be bisected named.
     Merges are stepped over as one commit, as `git bisect --first-parent` does."""
-    repo = kernel_src.expanduser().resolve()
-    if not (repo / ".git").exists():
-        raise UserError(f"--kernel-src {kernel_src}: not a git tree, so it cannot be bisected")
+    repo = user_trees.git_repo(kernel_src, "it cannot be bisected")
     good = user_trees.commit_of(repo, good_ref)
     bad = user_trees.commit_of(repo, bad_ref)
     if good == bad:

@@ -89,12 +89,7 @@ def checkout(tree: RemoteTree, commit: str, cache: Path) -> Path:
         if not (work / ".git").exists():
             work.mkdir(parents=True, exist_ok=True)
             _git(["init", "-q", str(work)], "git init of the kernel checkout")
-        have = subprocess.run(
-            ["git", "-C", str(work), "cat-file", "-e", f"{commit}^{{commit}}"],
-            capture_output=True,
-            check=False,
-        )
-        if have.returncode != 0:
+        if not has_object(work, f"{commit}^{{commit}}"):
             print(f"fetching {commit[:12]} ({tree.branch}) of {tree.url}", flush=True)
             _git(
                 ["-C", str(work), "fetch", "-q", "--depth", "1", tree.url,
@@ -109,6 +104,14 @@ def checkout(tree: RemoteTree, commit: str, cache: Path) -> Path:
                 )
         ensure_at(work, commit)
     return work
+
+
+def has_object(work: Path, spec: str) -> bool:
+    """Whether the checkout at ``work`` can read the object ``spec`` names."""
+    found = subprocess.run(
+        ["git", "-C", str(work), "cat-file", "-e", spec], capture_output=True, check=False
+    )
+    return found.returncode == 0
 
 
 def ensure_at(work: Path, commit: str) -> None:

@@ -117,9 +117,7 @@ def compared_label(kernel_src: Path | None, refs: tuple[str, str]) -> str:
     checked first: they need a git tree, and must name two different commits."""
     if kernel_src is None:
         raise UserError(f"--ref {refs[0]} --ref {refs[1]}: needs a git tree (--kernel-src PATH)")
-    repo = kernel_src.expanduser().resolve()
-    if not (repo / ".git").exists():
-        raise UserError(f"--kernel-src {kernel_src}: not a git tree, so refs cannot be compared")
+    repo = user_trees.git_repo(kernel_src, "refs cannot be compared")
     first, second = (user_trees.commit_of(repo, ref) for ref in refs)
     if first == second:
         raise UserError(
@@ -221,9 +219,7 @@ def _user_tree(path: Path) -> KernelSource:
 def _git_ref(path: Path, ref: str, cache: Path) -> KernelSource:
     """A commit of the user's git tree, checked out in the cache (see
     user_trees.cache_checkout): the user's checkout and repository are only read."""
-    repo = path.expanduser().resolve()
-    if not (repo / ".git").exists():
-        raise UserError(f"--kernel-src {path}: not a git tree, so --ref {ref} cannot be taken")
+    repo = user_trees.git_repo(path, f"--ref {ref} cannot be taken")
     commit = user_trees.commit_of(repo, ref)
     tree = user_trees.cache_checkout(repo, commit, cache)
     if not (tree / "Makefile").is_file() or not (tree / "arch" / "arm64").is_dir():

@@ -46,6 +46,14 @@ def fingerprint(tree: Path, skip: tuple[str, ...] = (".git",)) -> str:
     return sha256_text("\n".join(entries))
 
 
+def git_repo(path: Path, why: str) -> Path:
+    """``path`` resolved, when it is a git tree; a UserError saying ``why`` one is needed."""
+    repo = path.expanduser().resolve()
+    if not (repo / ".git").exists():
+        raise UserError(f"--kernel-src {path}: not a git tree, so {why}")
+    return repo
+
+
 def commit_of(repo: Path, ref: str) -> str:
     """The full commit ``ref`` names in ``repo`` (read only), or a UserError naming it."""
     found = subprocess.run(
@@ -69,17 +77,6 @@ def subject(repo: Path, commit: str) -> str:
     ).stdout.strip()
 
 
-def _has_commit(work: Path, commit: str) -> bool:
-    """Whether the clone reads both ``commit`` and the commit it stands at."""
-    for wanted in (f"{commit}^{{commit}}", "HEAD^{tree}"):
-        found = subprocess.run(
-            ["git", "-C", str(work), "cat-file", "-e", wanted], capture_output=True, check=False
-        )
-        if found.returncode != 0:
-            return False
-    return True
-
-
 def slot(repo: Path) -> str:
     """The cache folder name shared by every commit of one repository on disk."""
     return f"repo-{sha256_text(str(repo))[:16]}"
@@ -96,7 +93,8 @@ def cache_checkout(repo: Path, commit: str, cache: Path) -> Path:
     name = slot(repo)
     work = cache / "git" / name / "tree"
     with locked(cache / "locks" / f"{name}.lock", "the kernel checkout"):
-        if (work / ".git").exists() and not _has_commit(work, commit):
+        wanted = (f"{commit}^{{commit}}", "HEAD^{tree}")
+        if (work / ".git").exists() and not all(remote_trees.has_object(work, w) for w in wanted):
             # The repository at that path was made anew (the borrowed objects are not
             # those the clone knew): clone it again.
             shutil.rmtree(work)

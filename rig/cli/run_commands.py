@@ -82,12 +82,10 @@ def print_dry_run(inputs: plan.Inputs) -> None:
         inputs = dataclasses.replace(
             inputs, qemu=str(inputs.cache / "qemu" / "KEY" / "src" / "build" / tools.QEMU)
         )
-    settings = inputs.settings
-    refs = settings.kernel_refs
     images = {}
     for variant in inputs.variants:
-        ref = variant.ref or (refs[0] if refs else None)
-        source = src.resolve(inputs.kernel_src, inputs.cache, settings.kernel, ref)
+        ref = plan.variant_ref(inputs, variant)
+        source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel, ref)
         key = kbuild.kernel_key(source, kbuild.fragment_at(source, inputs.cache), variant)
         images[variant.name] = inputs.cache / "kernels" / key / "Image"
     initrd = inputs.cache / "initramfs" / "INITRAMFS.cpio.gz"

@@ -18,7 +18,7 @@ from rig.build import source as src
 from rig.build.kbuild import BuiltKernel
 from rig.errors import RigError
 from rig.progress import Progress
-from rig.run import correctness, provenance, records
+from rig.run import correctness, plan, provenance, records
 from rig.run.plan import Inputs, RunState, boot_specs
 from rig.run.sweep import effective_jobs, sweep
 
@@ -50,37 +50,27 @@ def prepare_kernels(
     """Every variant's kernel, and the guest image (its benchmark built from the
     baseline's tree). Variants with their own ref (two compared commits) are built after
     the baseline in the same output tree, so only what differs compiles."""
-    settings = inputs.settings
-    first_ref = settings.kernel_refs[0] if settings.kernel_refs else None
-    with progress.phase("kernel source"):
-        source = src.resolve(inputs.kernel_src, inputs.cache, settings.kernel, first_ref)
+    by_ref: dict[str | None, list[kbuild.Variant]] = {}
+    for variant in inputs.variants:  # the baseline first, so its source comes first
+        by_ref.setdefault(plan.variant_ref(inputs, variant), []).append(variant)
     built: dict[str, BuiltKernel] = {}
-    groups: list[tuple[src.KernelSource, list[kbuild.Variant]]] = [
-        (source, [v for v in inputs.variants if v.ref is None])
-    ]
-    for variant in inputs.variants:
-        if variant.ref is not None:
-            with progress.phase("kernel source"):
-                other = src.resolve(inputs.kernel_src, inputs.cache, settings.kernel, variant.ref)
-            groups.append((other, [variant]))
-    builder = None
-    for group_source, variants in groups:
-        fragment = kbuild.fragment_at(group_source, inputs.cache)
-        group_builder = kbuild.KernelBuilder(
-            group_source, inputs.cache, fragment, progress, log_dir=log_dir
-        )
-        builder = builder or group_builder
-        for kernel in group_builder.build(variants):
-            built[kernel.variant] = kernel
+    builders = []
+    for ref, variants in by_ref.items():
+        with progress.phase("kernel source"):
+            source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel, ref)
+        fragment = kbuild.fragment_at(source, inputs.cache)
+        builder = kbuild.KernelBuilder(source, inputs.cache, fragment, progress, log_dir=log_dir)
+        builders.append(builder)
+        built.update((kernel.variant, kernel) for kernel in builder.build(variants))
     kernels = [built[v.name] for v in inputs.variants]
     for kernel in kernels:
         if kernel.cached:
             progress.say(f"    {kernel.variant}: cached {kernel.release}")
-    assert builder is not None
-    headers = builder.headers()
+    baseline = builders[0]
+    headers = baseline.headers()
     with progress.phase("guest image"):
-        initrd = guest.initramfs(source, headers, inputs.cache)
-    return source, kernels, initrd
+        initrd = guest.initramfs(baseline.source, headers, inputs.cache)
+    return baseline.source, kernels, initrd
 
 
 def run(inputs: Inputs, progress: Progress, write_report: ReportWriter) -> Outcome:

@@ -55,6 +55,13 @@ def resolve_inputs(
     )
 
 
+def variant_ref(inputs: Inputs, variant: Variant) -> str | None:
+    """The git ref ``variant`` is built from: its own (the second of two compared refs),
+    else the run's first --ref, else None (the run's source as it is)."""
+    refs = inputs.settings.kernel_refs
+    return variant.ref or (refs[0] if refs else None)
+
+
 @dataclass
 class RunState:
     """What a run has produced so far; run.json is written from it, also on failure."""
