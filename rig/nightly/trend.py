@@ -192,9 +192,10 @@ def with_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _kernel_part(version: object, source: object) -> str:
-    text = str(source or "")
-    if text.startswith("git ") and "@" in text and "://" in text:
-        return kernel_label("git:" + text.split(" ", 1)[1].rsplit(" ", 1)[0])
+    found = _git_source(str(source or ""))
+    if found is not None and "://" in found[0]:
+        url, branch, _ = found
+        return kernel_label(f"git:{url}@{branch}")
     return kernel_line(version)
 
 
@@ -207,12 +208,12 @@ def bisect_command(one: Series, change: Change) -> str | None:
         return None
     before = next((p for p in reversed(one.points[:index]) if not p.failed), None)
     after = one.points[index]
-    found = [_git_source(p.kernel_source) for p in (before, after) if p is not None]
-    if len(found) != 2 or None in found:
+    old = _git_source(before.kernel_source) if before is not None else None
+    new = _git_source(after.kernel_source)
+    if old is None or new is None or old[2] == new[2]:
         return None
-    (url, good), (_, bad) = found  # type: ignore[misc]
-    if good == bad:
-        return None
+    url, _, good = old
+    bad = new[2]
     _, mode, _, metric, size = one.key
     return (
         f"git clone {url} linux && python -m rig bisect --kernel-src linux {good} {bad} "
@@ -220,12 +221,15 @@ def bisect_command(one: Series, change: Change) -> str | None:
     )
 
 
-def _git_source(text: str) -> tuple[str, str] | None:
-    """ "git URL@BRANCH COMMIT" -> (URL, COMMIT)."""
+def _git_source(text: str) -> tuple[str, str, str] | None:
+    """A history row's kernel source "git URL@BRANCH COMMIT" (as
+    run_reader.kernel_source_of writes a git:URL@BRANCH kernel's) -> (URL, BRANCH,
+    COMMIT); None for any other source."""
     parts = text.split(" ")
     if len(parts) != 3 or parts[0] != "git" or "@" not in parts[1]:
         return None
-    return parts[1].rsplit("@", 1)[0], parts[2]
+    url, _, branch = parts[1].rpartition("@")
+    return url, branch, parts[2]
 
 
 def _text(value: object) -> str:
