@@ -15,6 +15,7 @@ from rig.bisect.search import Search
 from rig.bisect.step import Request, StepRecord, measure
 from rig.errors import UserError
 from rig.progress import Progress
+from rig.run import records
 from rig.sizes import format_size
 
 
@@ -27,15 +28,12 @@ class Outcome:
 
 def new_folder(out: Path, metric: str, size: int, correctness: bool) -> Path:
     what = "correctness" if correctness else f"{metric}-{format_size(size)}"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1, 100):
-        folder = out / (f"bisect-{stamp}-{what}" + ("" if attempt == 1 else f"-{attempt}"))
-        try:
-            folder.mkdir(parents=True)
-        except FileExistsError:
-            continue
-        return folder
-    raise UserError(f"{out}: no free folder name for bisect-{stamp}-{what}")
+    name = f"bisect-{time.strftime('%Y%m%d-%H%M%S')}-{what}"
+    out.mkdir(parents=True, exist_ok=True)
+    folder = records.claim_folder(out, name)
+    if folder is None:
+        raise UserError(f"{out}: no free folder name for {name}")
+    return folder
 
 
 def bisect(

@@ -14,13 +14,14 @@ from rig.report.summary import METRICS
 from rig.run import settings
 
 
+def _config_option(
+    parser: argparse.ArgumentParser, help_text: str = "sweep settings YAML (default: bench.yaml)"
+) -> None:
+    parser.add_argument("--config", type=Path, default=paths.DEFAULT_BENCH_CONFIG, help=help_text)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=paths.DEFAULT_BENCH_CONFIG,
-        help="sweep settings YAML (default: bench.yaml)",
-    )
+    _config_option(parser)
     parser.add_argument(
         "--kernel",
         help="Debian's kernel source by name: debian:6.1 (default), debian:6.12, debian:7.2; "
@@ -213,12 +214,7 @@ def _matrix(sub: Subparsers) -> None:
     mat.add_argument(
         "--file", type=Path, default=matrix.FILE, help="the matrix (default nightly.yaml)"
     )
-    mat.add_argument(
-        "--config",
-        type=Path,
-        default=paths.DEFAULT_BENCH_CONFIG,
-        help="settings the cells start from (default: bench.yaml)",
-    )
+    _config_option(mat, "settings the cells start from (default: bench.yaml)")
     mat.add_argument("--cell", help="run this cell only (see --list)")
     mat.add_argument("--list", action="store_true", help="print the cells' names and stop")
     mat.add_argument(
@@ -305,9 +301,7 @@ def _trend(sub: Subparsers) -> None:
         "the regression only if the re-run measures it too",
     )
     tr.add_argument("--file", type=Path, default=matrix.FILE, help="the matrix, for --confirm")
-    tr.add_argument(
-        "--config", type=Path, default=paths.DEFAULT_BENCH_CONFIG, help="settings, for --confirm"
-    )
+    _config_option(tr, "settings, for --confirm")
     tr.add_argument(
         "--results", type=Path, default=paths.DEFAULT_RESULTS, help="where --confirm's runs go"
     )
@@ -434,12 +428,7 @@ def _bisect(sub: Subparsers) -> None:
         default=None,
         help="the smallest change in %% that makes the ends differ (default 5)",
     )
-    bisect.add_argument(
-        "--config",
-        type=Path,
-        default=paths.DEFAULT_BENCH_CONFIG,
-        help="sweep settings YAML (default: bench.yaml)",
-    )
+    _config_option(bisect)
     bisect.add_argument("--profile", help="machine profile (default from --config)")
     bisect.add_argument("--mode", help="timing mode: icount (one boot a step) or wallclock")
     bisect.add_argument(

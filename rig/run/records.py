@@ -93,6 +93,20 @@ def new_run_id(profile: str, mode: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{profile}-{mode}-{secrets.token_hex(3)}"
 
 
+def claim_folder(root: Path, name: str) -> Path | None:
+    """A new empty folder ``root/name``, or ``name-2``, ``-3``... when taken: a name is
+    claimed by creating it (atomic), so two processes never get the same one. None
+    when 99 are taken."""
+    for attempt in range(1, 100):
+        target = root / (name if attempt == 1 else f"{name}-{attempt}")
+        try:
+            target.mkdir()
+        except FileExistsError:
+            continue
+        return target
+    return None
+
+
 @dataclass
 class RunDir:
     """A run's folder: hidden while in progress, renamed when it completes or fails."""
@@ -111,18 +125,14 @@ class RunDir:
         return self.results_root / self.run_id
 
     def _move_to(self, name: str) -> Path:
-        """Rename into a name no other run holds: a name is claimed by creating it
-        (atomic), then the run is renamed over the empty claim."""
-        for attempt in range(1, 100):
-            target = self.results_root / (name if attempt == 1 else f"{name}-{attempt}")
-            try:
-                target.mkdir()
-            except FileExistsError:
-                continue
-            self.path.rename(target)
-            self.path = target
-            return target
-        raise RuntimeError(f"no free run folder name for {name} in {self.results_root}")
+        """Rename into a name no other run holds: the name is claimed (claim_folder),
+        then the run is renamed over the empty claim."""
+        target = claim_folder(self.results_root, name)
+        if target is None:
+            raise RuntimeError(f"no free run folder name for {name} in {self.results_root}")
+        self.path.rename(target)
+        self.path = target
+        return target
 
     def complete(self) -> Path:
         target = self._move_to(self.run_id)
