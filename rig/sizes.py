@@ -1,4 +1,5 @@
-"""Buffer sizes as people write them (4K, 1M) and as dma_map_benchmark takes them (granule)."""
+"""Buffer sizes as people write them (4K, 1M) and as dma_map_benchmark takes them (granule),
+and the kernel page sizes the rig builds (4K, 16K, 64K)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 
 from rig.errors import UserError
 
-PAGE_SIZE = 4096
-# dma_map_benchmark's granule is a page count, 1..1024.
+PAGE_SIZE = 4096  # the default kernel page size, and the unit every size is a multiple of
+# The page sizes an arm64 kernel can be built with (CONFIG_ARM64_{4K,16K,64K}_PAGES).
+PAGE_SIZES = (4096, 16384, 65536)
+# dma_map_benchmark's granule is a page count, 1..1024; the rig measures 4K..4M.
 MIN_SIZE = PAGE_SIZE
 MAX_SIZE = 1024 * PAGE_SIZE
 
@@ -46,5 +49,21 @@ def format_size(size_bytes: int) -> str:
     return str(size_bytes)
 
 
-def granule(size_bytes: int) -> int:
-    return size_bytes // PAGE_SIZE
+def parse_page_size(text: str, *, where: str = "page_size") -> int:
+    """A kernel page size: 4K, 16K or 64K."""
+    match = _SIZE_RE.match(str(text))
+    value = int(match.group(1)) * _UNITS[match.group(2).upper()] if match else 0
+    if value not in PAGE_SIZES:
+        expected = ", ".join(format_size(size) for size in PAGE_SIZES)
+        raise UserError(f"{where}: {text!r} is not a kernel page size; expected one of {expected}")
+    return value
+
+
+def granule(size_bytes: int, page_size: int = PAGE_SIZE) -> int:
+    """dma_map_benchmark's -g for a buffer: its length in the kernel's pages."""
+    if size_bytes % page_size:
+        raise UserError(
+            f"size {format_size(size_bytes)} is not a whole number of "
+            f"{format_size(page_size)} pages; dma_map_benchmark maps whole pages"
+        )
+    return size_bytes // page_size

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rig.errors import RunFailed
-from rig.sizes import granule
+from rig.sizes import PAGE_SIZE, granule
 
 Direction = Literal["BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE"]
 DIRECTION_CODES: dict[str, int] = {"BIDIRECTIONAL": 0, "TO_DEVICE": 1, "FROM_DEVICE": 2}
@@ -42,11 +42,17 @@ class Measurement:
 
 
 def command(
-    size_bytes: int, *, threads: int, seconds: int, direction: Direction, dma_bits: int
+    size_bytes: int,
+    *,
+    threads: int,
+    seconds: int,
+    direction: Direction,
+    dma_bits: int,
+    page_size: int = PAGE_SIZE,
 ) -> str:
     return (
         f"{TOOL} -t {threads} -s {seconds} -b {dma_bits} "
-        f"-d {DIRECTION_CODES[direction]} -g {granule(size_bytes)}"
+        f"-d {DIRECTION_CODES[direction]} -g {granule(size_bytes, page_size)}"
     )
 
 

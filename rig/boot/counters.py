@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from rig.boot import io_pages
 from rig.errors import RunFailed
 
 # tracefs, mounted by the guest's /init (not under debugfs: 7.x no longer puts it there).
@@ -29,8 +30,7 @@ SYNC_EVENT = "dma/dma_sync_single_for_device"
 TLB_ADD_PAGE = ("arm_smmu_tlb_inv_page_nosync", "arm_smmu_tlb_add_page_s1")
 TLB_SYNC = "arm_smmu_iotlb_sync"  # both drivers' iotlb_sync: the gathered invalidation
 CANDIDATES = (*UNMAP_FUNCTIONS, *SYNC_FUNCTIONS, *TLB_ADD_PAGE, TLB_SYNC)
-LEAF_TABLE_SPAN = 2 * 1024 * 1024  # one 4K-granule leaf table maps 2M
-PAGE_BYTES = 4096  # the rig's kernels use 4K pages (and a 4K IOMMU granule)
+PAGE_BYTES = 4096  # the default IO granule (rig.boot.io_pages picks it per page size)
 WARMUP_US = 200_000
 WINDOW_US = 100_000
 
@@ -189,29 +189,35 @@ def parse(output: str, what: str) -> UnmapCounts:
     )
 
 
-def entry_bytes_cleared(size_bytes: int, *, coherent: bool, page_size_only: bool) -> int:
+def entry_bytes_cleared(
+    size_bytes: int, *, coherent: bool, page_size_only: bool, granule: int = PAGE_BYTES
+) -> int:
     """Bytes of page-table entries an unmap of this size clears, which a non-coherent walk
     needs cleaned to the point of coherency (nothing for a coherent walk): 8 per entry, a
-    block entry per naturally aligned 2M when blocks are on offer and a PTE per 4K of the
-    rest (every 4K with PAGE_SIZE mappings only)."""
+    block entry per naturally aligned leaf-table span (2M with a 4K granule) when blocks
+    are on offer and a PTE per granule of the rest (every granule with PAGE_SIZE
+    mappings only)."""
     if coherent:
         return 0
     if page_size_only:
-        return 8 * (size_bytes // PAGE_BYTES)
-    blocks, rest = divmod(size_bytes, LEAF_TABLE_SPAN)
-    return 8 * (blocks + rest // PAGE_BYTES)
+        return 8 * (size_bytes // granule)
+    blocks, rest = divmod(size_bytes, io_pages.leaf_table_span(granule))
+    return 8 * (blocks + rest // granule)
 
 
-def minimum_syncs(size_bytes: int, *, coherent: bool, page_size_only: bool) -> int:
+def minimum_syncs(
+    size_bytes: int, *, coherent: bool, page_size_only: bool, granule: int = PAGE_BYTES
+) -> int:
     """The fewest page-table syncs an unmap of this size can do: one per table touched.
 
     A coherent walk needs none. With every size on offer, a naturally aligned buffer
-    of 2M or more is block entries in one level-2 table, and what is left over below
-    2M is PTEs in one leaf table. With PAGE_SIZE mappings only, every 2M of the
-    buffer fills its own leaf table.
+    of a leaf-table span (2M with a 4K granule) or more is block entries in one
+    table, and what is left over below it is PTEs in one leaf table. With PAGE_SIZE
+    mappings only, every span of the buffer fills its own leaf table.
     """
     if coherent:
         return 0
+    span = io_pages.leaf_table_span(granule)
     if page_size_only:
-        return max(1, math.ceil(size_bytes / LEAF_TABLE_SPAN))
-    return int(size_bytes >= LEAF_TABLE_SPAN) + int(size_bytes % LEAF_TABLE_SPAN != 0)
+        return max(1, math.ceil(size_bytes / span))
+    return int(size_bytes >= span) + int(size_bytes % span != 0)

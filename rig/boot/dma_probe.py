@@ -63,11 +63,16 @@ SG_RUN = "/sys/module/dma_iommu/parameters/rig_sg_run"
 SG_PASSES = "/sys/module/dma_iommu/parameters/rig_sg_passes"
 
 
-def sg_command(*, dma_bits: int) -> str:
-    """One second of scatter-gather maps of 512 pages, where the tool has that mode; an
+def sg_command(*, dma_bits: int, page_size: int = 4096) -> str:
+    """One second of scatter-gather maps of 2M in pages, where the tool has that mode; an
     older tool refuses the option (its complaint shows no mode: ``ran_sg`` says so)."""
     single = benchmark.command(
-        SG_PAGES * 4096, threads=1, seconds=1, direction="BIDIRECTIONAL", dma_bits=dma_bits
+        SG_PAGES * 4096,
+        threads=1,
+        seconds=1,
+        direction="BIDIRECTIONAL",
+        dma_bits=dma_bits,
+        page_size=page_size,
     )
     return f"{single} -m {SG_MODE} 2>&1; true"
 
@@ -145,8 +150,8 @@ def problem(counts: ProbeCounts) -> str | None:
     if counts.sg_passes < SG_RUNS:
         return (
             f"{counts.sg_passes} of the support patch's {SG_RUNS} scatter-gather passes "
-            f"freed a level-3 table (a 2M-aligned range of {SG_PAGES} pages): the walk "
-            "flush of a freed table went unchecked"
+            "freed a last-level table (a span-aligned range of one table's pages, 2M "
+            "of them with a 4K granule): the walk flush of a freed table went unchecked"
         )
     return None
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rig.boot.profile import MachineProfile
+from rig.boot import io_pages
+from rig.boot.profile import DEVICE_NAMES, MachineProfile
+from rig.sizes import format_size
 
 SMMUV3_FEAT_COHERENCY = 1 << 8  # ARM_SMMU_FEAT_COHERENCY in arm-smmu-v3.h
 _SMMUV3_PROBED = re.compile(
@@ -45,6 +47,8 @@ class GuestFacts:
     smmu_node: str | None = None
     # The same for the PCIe host bridge, whose DMA attributes its devices take.
     pcie_node: str | None = None
+    # The kernel's page size in bytes, as /proc/self/smaps gives it (KernelPageSize).
+    page_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -192,16 +196,69 @@ def device_dma(facts: GuestFacts, profile: MachineProfile) -> GateResult:
     return GateResult(name, ok, detail, (f"device tree: {facts.pcie_node}",))
 
 
-def page_sizes(facts: GuestFacts, profile: MachineProfile) -> GateResult:
+def kernel_page_size(facts: GuestFacts, page_size: int) -> GateResult:
+    """The running kernel has the page size the run asked for."""
+    got = facts.page_size
+    evidence = (f"/proc/self/smaps KernelPageSize: {got // 1024 if got else '?'} kB",)
+    ok = got == page_size
+    detail = (
+        f"{format_size(page_size)} pages"
+        if ok
+        else (
+            f"the kernel runs with {format_size(got) if got else 'unknown'} pages, "
+            f"expected {format_size(page_size)}"
+        )
+    )
+    return GateResult("kernel page size", ok, detail, evidence)
+
+
+def _sizes(bitmap: int) -> list[int]:
+    return [1 << bit for bit in range(bitmap.bit_length()) if bitmap >> bit & 1]
+
+
+def page_sizes(facts: GuestFacts, profile: MachineProfile, page_size: int) -> GateResult:
+    """An erratum workaround's restriction, where the profile asks for one, leaves the
+    SMMU granules it implements and no block sizes: Linux builds its tables with a
+    granule from what is left, and one the SMMU lacks is a configuration it cannot walk
+    (Tegra's workaround before Linux 6.12 under 16K pages)."""
     found = _PAGE_SIZE_ONLY.search(facts.dmesg)
     evidence = _lines(facts.dmesg, _PAGE_SIZE_ONLY.pattern) or ("(no force_page_size line)",)
-    if profile.page_sizes == "page-size-only":
-        ok = found is not None and int(found.group(1), 16) == 4096
-        detail = "page sizes restricted to 4K" if ok else "the driver did not restrict page sizes"
-    else:
+    if profile.page_sizes != "page-size-only":
         ok = found is None
         detail = "all page sizes the SMMU offers" if ok else "page sizes unexpectedly restricted"
-    return GateResult("page sizes", ok, detail, evidence)
+        return GateResult("page sizes", ok, detail, evidence)
+    if found is None:
+        return GateResult("page sizes", False, "the driver did not restrict page sizes", evidence)
+    bitmap = int(found.group(1), 16)
+    offered = io_pages.SMMU_GRANULES[profile.iommu]
+    sizes = _sizes(bitmap)
+    named = ", ".join(format_size(size) for size in sizes) or "none"
+    lacking = [size for size in sizes if size not in offered]
+    if lacking:
+        detail = (
+            f"page sizes restricted to {named}: the {DEVICE_NAMES[profile.iommu]} implements "
+            f"no {', '.join(format_size(size) for size in lacking)} granule (it has "
+            f"{', '.join(format_size(size) for size in offered)}), so its context banks are "
+            "configured with a granule it cannot walk"
+        )
+        return GateResult("page sizes", False, detail, evidence)
+    want = io_pages.io_granule(profile, page_size)
+    if (
+        not sizes
+        or max(sizes) > page_size
+        or io_pages.pick_granule(tuple(sizes), page_size) != want
+    ):
+        detail = (
+            f"page sizes restricted to {named}; expected sizes up to the "
+            f"{format_size(page_size)} page that leave io-pgtable a {format_size(want)} granule"
+        )
+        return GateResult("page sizes", False, detail, evidence)
+    return GateResult(
+        "page sizes",
+        True,
+        f"page sizes restricted to {named}: {format_size(want)} IO pages",
+        evidence,
+    )
 
 
 def pgtable_selftest(facts: GuestFacts) -> GateResult:
@@ -230,16 +287,17 @@ def pgtable_selftest(facts: GuestFacts) -> GateResult:
 
 
 def check_all(
-    facts: GuestFacts, profile: MachineProfile, expected_release: str
+    facts: GuestFacts, profile: MachineProfile, expected_release: str, page_size: int
 ) -> list[GateResult]:
     return [
         kernel_identity(facts, expected_release),
+        kernel_page_size(facts, page_size),
         smmu_probed(facts, profile),
         device_in_group(facts, profile),
         benchmark_bound(facts, profile),
         tlb_invalidation(facts, profile),
         walk_coherency(facts, profile),
         device_dma(facts, profile),
-        page_sizes(facts, profile),
+        page_sizes(facts, profile, page_size),
         pgtable_selftest(facts),
     ]

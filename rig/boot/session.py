@@ -15,6 +15,7 @@ from rig.boot.dtb import PCIE_HOST_COMPATIBLE
 from rig.boot.machine import Machine
 from rig.boot.profile import MachineProfile
 from rig.errors import RunFailed
+from rig.sizes import format_size, granule
 
 
 class GuestSettings(Protocol):
@@ -37,6 +38,8 @@ class GuestSettings(Protocol):
     def counters(self) -> bool: ...
     @property
     def size_bytes(self) -> tuple[int, ...]: ...
+    @property
+    def page_size_bytes(self) -> int: ...
 
 
 # timed: measured, never traced. checks: untimed; DMA integrity pass, then counting when enabled.
@@ -117,7 +120,17 @@ def gather_facts(console: Console, bdf: str, smmu_compatible: str) -> gates.Gues
         driver=driver_link.rsplit("/", 1)[-1] if driver_link else None,
         smmu_node=optional(dt_node_command(smmu_compatible)),
         pcie_node=optional(dt_node_command(PCIE_HOST_COMPATIBLE)),
+        page_size=_kernel_page_size(optional(PAGE_SIZE_COMMAND)),
     )
+
+
+# KernelPageSize of the shell's first mapping: the kernel's page size, in kB.
+PAGE_SIZE_COMMAND = "grep -m1 KernelPageSize /proc/self/smaps"
+
+
+def _kernel_page_size(line: str | None) -> int | None:
+    words = (line or "").split()
+    return int(words[1]) * 1024 if len(words) == 3 and words[1].isdigit() else None
 
 
 def failed_gates_error(spec: BootSpec, results: list[gates.GateResult]) -> RunFailed:
@@ -155,7 +168,7 @@ def gated_guest(
         bind_benchmark_device(console, profile.bench_device_bdf)
         facts = gather_facts(console, profile.bench_device_bdf, profile.smmu_compatible)
         spec.console_log.with_suffix(".dmesg").write_text(facts.dmesg)
-        results = gates.check_all(facts, profile, spec.expected_release)
+        results = gates.check_all(facts, profile, spec.expected_release, settings.page_size_bytes)
         if not all(g.passed for g in results):
             raise failed_gates_error(spec, results)
         yield machine, console, results
@@ -168,6 +181,7 @@ def _command(settings: GuestSettings, size: int) -> str:
         seconds=settings.seconds,
         direction=settings.direction,
         dma_bits=settings.dma_bits,
+        page_size=settings.page_size_bytes,
     )
 
 
@@ -187,11 +201,13 @@ def run_boot(
             except RunFailed as err:
                 err.log_path = str(spec.console_log)
                 raise
-            if measurement.granule != size // 4096:
+            pages = granule(size, settings.page_size_bytes)
+            if measurement.granule != pages:
                 raise RunFailed(
-                    f"dma_map_benchmark ran granule {measurement.granule}, "
-                    f"asked for {size // 4096}",
+                    f"dma_map_benchmark ran granule {measurement.granule}, asked for {pages} "
+                    f"({format_size(size)} in {format_size(settings.page_size_bytes)} pages)",
                     excerpt=output,
+                    check="benchmark output",
                 )
             measurements.append((size, measurement))
             if on_size is not None:
@@ -269,7 +285,9 @@ def probe_pass(
     if not ran_benchmark:
         for size in settings.size_bytes:
             console.check(_command(settings, size))
-    sg = console.check(dma_probe.sg_command(dma_bits=settings.dma_bits))
+    sg = console.check(
+        dma_probe.sg_command(dma_bits=settings.dma_bits, page_size=settings.page_size_bytes)
+    )
     output = console.check(dma_probe.registers_command(profile.bench_device_bdf))
     passes = console.check(dma_probe.sg_passes_command())
     try:

@@ -26,6 +26,7 @@ from rig.errors import UserError
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
 from rig.progress import Progress
+from rig.sizes import PAGE_SIZE, format_size
 
 # Bump when the way a kernel is built changes, so old cache entries are not reused.
 RECIPE_VERSION = 1
@@ -97,12 +98,19 @@ def tree_lock(cache: Path, source: KernelSource) -> Path:
     return cache / "locks" / f"tree-{source.build_slot}.lock"
 
 
-def fragment_at(source: KernelSource, cache: Path) -> Path:
+def fragment_at(source: KernelSource, cache: Path, page_size: int = PAGE_SIZE) -> Path:
     """The config fragment for ``source``, read with its tree at its own commit (a
     checkout shared by a repository's commits may stand at another one)."""
     with locked(tree_lock(cache, source), "the kernel tree"):
         source.ensure_tree()
-        return kconfig.fragment_for(source.tree, cache)
+        return kconfig.fragment_for(source.tree, cache, page_size=page_size)
+
+
+def build_dir(cache: Path, source: KernelSource, page_size: int = PAGE_SIZE) -> Path:
+    """The output tree: one per source and page size, since a page size changes what
+    nearly every object is compiled with (4K keeps the name it always had)."""
+    suffix = "" if page_size == PAGE_SIZE else f"-{format_size(page_size).lower()}"
+    return cache / "build" / f"{source.build_slot}{suffix}"
 
 
 class KernelBuilder:
@@ -115,6 +123,7 @@ class KernelBuilder:
         *,
         log_dir: Path,
         jobs: int | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.source = source
         self.cache = cache
@@ -122,7 +131,7 @@ class KernelBuilder:
         self.progress = progress
         self.log_dir = log_dir
         self.jobs = jobs or os.cpu_count() or 1
-        self.build_dir = cache / "build" / source.build_slot
+        self.build_dir = build_dir(cache, source, page_size)
 
     @property
     def tree_lock(self) -> Path:

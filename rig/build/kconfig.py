@@ -8,6 +8,7 @@ from pathlib import Path
 from rig import paths
 from rig.errors import RunFailed, UserError
 from rig.hashing import sha256_text
+from rig.sizes import PAGE_SIZE, format_size
 
 # The LPAE page-table test, in whichever form the tree's Kconfig offers, first match wins.
 LPAE_TESTS = (
@@ -80,10 +81,23 @@ def lpae_test_piece(tree: Path, config_dir: Path = paths.KERNEL_CONFIGS) -> Path
     )
 
 
+def page_size_piece(page_size: int, config_dir: Path = paths.KERNEL_CONFIGS) -> Path | None:
+    """The piece that selects a page size other than allnoconfig's 4K (none for 4K, so a
+    4K kernel's fragment, and its cache key, are what they always were)."""
+    if page_size == PAGE_SIZE:
+        return None
+    return config_dir / f"page-{format_size(page_size).lower()}.config"
+
+
 def fragment_pieces(
-    tree: Path, base: Path = paths.CONFIG_FRAGMENT, config_dir: Path = paths.KERNEL_CONFIGS
+    tree: Path,
+    base: Path = paths.CONFIG_FRAGMENT,
+    config_dir: Path = paths.KERNEL_CONFIGS,
+    *,
+    page_size: int = PAGE_SIZE,
 ) -> list[Path]:
-    return [base, lpae_test_piece(tree, config_dir)]
+    page = page_size_piece(page_size, config_dir)
+    return [base, lpae_test_piece(tree, config_dir), *([page] if page else [])]
 
 
 def fragment_for(
@@ -91,10 +105,13 @@ def fragment_for(
     cache: Path,
     base: Path = paths.CONFIG_FRAGMENT,
     config_dir: Path = paths.KERNEL_CONFIGS,
+    *,
+    page_size: int = PAGE_SIZE,
 ) -> Path:
-    """The fragment for this tree: the rig's base fragment plus its LPAE test piece,
-    written once into the cache under its content's hash (so it keys kernels by content)."""
-    pieces = fragment_pieces(tree, base, config_dir)
+    """The fragment for this tree: the rig's base fragment plus its LPAE test piece (and
+    its page-size piece), written once into the cache under its content's hash (so it
+    keys kernels by content)."""
+    pieces = fragment_pieces(tree, base, config_dir, page_size=page_size)
     text = "".join(f"# --- {piece.name}\n{piece.read_text()}" for piece in pieces)
     for piece in pieces:
         read_fragment(piece)  # each is checked, with its own name in any message

@@ -57,6 +57,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="timing mode: icount, wallclock, or stress (4 vCPUs, the disk on an iothread: "
         "for the checks, never for timing)",
     )
+    parser.add_argument(
+        "--page-size",
+        help="the guest kernel's page size: 4K (default), 16K or 64K "
+        "(CONFIG_ARM64_*K_PAGES; sizes below one page are left out)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     _jobs_option(parser, "boots")
 
@@ -501,6 +506,7 @@ def effective_settings(args: argparse.Namespace) -> settings.Settings:
             "patches": () if patch_list is None and len(refs) == 2 else patch_list,
             "mode": args.mode,
             "sizes": sizes,
+            "page_size": getattr(args, "page_size", None),
             "seconds": getattr(args, "seconds", None),
             "threads": getattr(args, "threads", None),
             "direction": getattr(args, "direction", None),

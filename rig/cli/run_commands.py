@@ -86,7 +86,8 @@ def print_dry_run(inputs: plan.Inputs) -> None:
     for variant in inputs.variants:
         ref = plan.variant_ref(inputs, variant)
         source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel, ref)
-        key = kbuild.kernel_key(source, kbuild.fragment_at(source, inputs.cache), variant)
+        fragment = kbuild.fragment_at(source, inputs.cache, inputs.settings.page_size_bytes)
+        key = kbuild.kernel_key(source, fragment, variant)
         images[variant.name] = inputs.cache / "kernels" / key / "Image"
     initrd = inputs.cache / "initramfs" / "INITRAMFS.cpio.gz"
     dtb_path = inputs.results_root / "RUN-ID" / f"{inputs.profile.name}-{inputs.mode.name}.dtb"

@@ -58,8 +58,11 @@ def prepare_kernels(
     for ref, variants in by_ref.items():
         with progress.phase("kernel source"):
             source = src.resolve(inputs.kernel_src, inputs.cache, inputs.settings.kernel, ref)
-        fragment = kbuild.fragment_at(source, inputs.cache)
-        builder = kbuild.KernelBuilder(source, inputs.cache, fragment, progress, log_dir=log_dir)
+        page_size = inputs.settings.page_size_bytes
+        fragment = kbuild.fragment_at(source, inputs.cache, page_size)
+        builder = kbuild.KernelBuilder(
+            source, inputs.cache, fragment, progress, log_dir=log_dir, page_size=page_size
+        )
         builders.append(builder)
         built.update((kernel.variant, kernel) for kernel in builder.build(variants))
     kernels = [built[v.name] for v in inputs.variants]

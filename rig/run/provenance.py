@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rig import __version__, identity, paths
+from rig.boot import io_pages
 from rig.build import kconfig, tools
 from rig.errors import RigError
 from rig.hashing import sha256_file
@@ -91,7 +92,11 @@ def _describe(state: RunState, timings: dict[str, float]) -> dict[str, Any]:
             "source": source.identity if source else None,
             # The git tree a --ref was taken from (its commits are checked out in the cache).
             "repository": str(source.repository) if source and source.repository else None,
-            **_fragment_record(inputs.cache, source),
+            **_fragment_record(inputs.cache, source, inputs.settings.page_size_bytes),
+            # CONFIG_ARM64_*K_PAGES, and the IO page size Linux maps with over this SMMU.
+            "page_size": inputs.settings.page_size_bytes,
+            "io_granule": io_pages.io_granule(inputs.profile, inputs.settings.page_size_bytes),
+            "io_pages": io_pages.describe(inputs.profile, inputs.settings.page_size_bytes),
             "support_patches": [
                 {"name": p.name, "sha256": p.sha256} for p in inputs.variants[0].support
             ],
@@ -147,13 +152,13 @@ def _patch_records(inputs: Inputs, variant: str) -> list[dict[str, object]]:
     return [p.record() for p in chosen.patches] if chosen else []
 
 
-def _fragment_record(cache: Path, source: KernelSource | None) -> dict[str, Any]:
+def _fragment_record(cache: Path, source: KernelSource | None, page_size: int) -> dict[str, Any]:
     """The config fragment the kernels were built from: its pieces and its hash."""
     if source is None:
         return {"config_fragment_sha256": None, "config_fragment_pieces": None}
     try:
-        fragment = kconfig.fragment_for(source.tree, cache)
-        pieces = [piece.name for piece in kconfig.fragment_pieces(source.tree)]
+        fragment = kconfig.fragment_for(source.tree, cache, page_size=page_size)
+        pieces = [piece.name for piece in kconfig.fragment_pieces(source.tree, page_size=page_size)]
     except RigError:
         return {"config_fragment_sha256": None, "config_fragment_pieces": None}
     return {"config_fragment_sha256": sha256_file(fragment), "config_fragment_pieces": pieces}

@@ -13,7 +13,7 @@ from rig.boot.profile import MODES
 from rig.build.patches import SERIES_SEPARATOR
 from rig.build.source import DEFAULT_KERNEL, check_kernel_name
 from rig.errors import UserError
-from rig.sizes import parse_sizes
+from rig.sizes import format_size, parse_page_size, parse_sizes
 
 DEFAULT_SIZES = ("4K", "64K", "128K", "256K", "512K", "1M", "2M", "4M")
 
@@ -34,6 +34,9 @@ class Settings:
     patches: tuple[str, ...] = ("final",)
     mode: str = "icount"
     sizes: tuple[str, ...] = DEFAULT_SIZES
+    # The guest kernel's page size (CONFIG_ARM64_{4K,16K,64K}_PAGES). dma_map_benchmark
+    # maps whole pages, so sizes below one page are left out of the sweep.
+    page_size: str = "4K"
     threads: int = 1
     seconds: int = 1
     direction: Direction = "BIDIRECTIONAL"
@@ -47,8 +50,18 @@ class Settings:
     jobs: int = 0
 
     @property
+    def page_size_bytes(self) -> int:
+        return parse_page_size(self.page_size)
+
+    @property
     def size_bytes(self) -> tuple[int, ...]:
-        return parse_sizes(list(self.sizes))
+        """The sizes measured: those of at least one page."""
+        return tuple(s for s in parse_sizes(list(self.sizes)) if s >= self.page_size_bytes)
+
+    @property
+    def sizes_below_page(self) -> tuple[int, ...]:
+        """Sizes asked for that a kernel with this page size cannot map on their own."""
+        return tuple(s for s in parse_sizes(list(self.sizes)) if s < self.page_size_bytes)
 
 
 # (low, high) bounds, inclusive, and where they come from.
@@ -74,7 +87,20 @@ def validate(settings: Settings, source: str) -> Settings:
         raise UserError(
             f"{source}: mode={settings.mode!r} is unknown; expected one of: {', '.join(MODES)}"
         )
-    parse_sizes(list(settings.sizes), where=f"{source}: sizes")
+    sizes = parse_sizes(list(settings.sizes), where=f"{source}: sizes")
+    page = parse_page_size(settings.page_size, where=f"{source}: page_size")
+    ragged = [format_size(s) for s in sizes if s >= page and s % page]
+    if ragged:
+        raise UserError(
+            f"{source}: sizes {', '.join(ragged)} are not whole {format_size(page)} pages; "
+            f"with page_size={settings.page_size} every size must be a multiple of "
+            f"{format_size(page)} (dma_map_benchmark maps whole pages)"
+        )
+    if not any(s >= page for s in sizes):
+        raise UserError(
+            f"{source}: every size is below one {format_size(page)} page; expected at least "
+            f"one size of {format_size(page)} or more"
+        )
     if len(settings.kernel_refs) > 2:
         raise UserError(
             f"{source}: {len(settings.kernel_refs)} refs given; expected one (build it) or "

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from rig.boot import counters, dma_probe, machine
+from rig.boot import counters, dma_probe, io_pages, machine
 from rig.boot.benchmark import Measurement
 from rig.boot.profile import MachineProfile, TimingMode
 from rig.boot.session import BootResult, BootSpec, SizeCallback, run_boot, run_checks_boot
@@ -52,6 +52,7 @@ def row_of(spec: BootSpec, size: int, measurement: Measurement, inputs: Inputs) 
 
 def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
     profile = inputs.profile
+    granule = io_pages.io_granule(profile, inputs.settings.page_size_bytes)
     rows = []
     for size, counted in result.counts:
         rows.append(
@@ -66,6 +67,7 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
                     size,
                     coherent=profile.walk == "coherent",
                     page_size_only=profile.page_sizes == "page-size-only",
+                    granule=granule,
                 ),
                 "tlb_add_page_per_unmap": round(counted.per_unmap(counted.tlb_add_page), 3),
                 "tlb_sync_per_unmap": round(counted.per_unmap(counted.tlb_sync), 3),
@@ -77,6 +79,7 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
                     size,
                     coherent=profile.walk == "coherent",
                     page_size_only=profile.page_sizes == "page-size-only",
+                    granule=granule,
                 ),
             }
         )
