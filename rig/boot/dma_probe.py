@@ -167,8 +167,8 @@ def describe(counts: ProbeCounts) -> str:
         f"{counts.map_probes} ranges ({counts.map_pages} pages) read through the SMMU "
         f"right after their map, all translated; {counts.probes} ({counts.pages} pages) "
         "right after their unmap, none translated; "
-        f"{counts.sg_passes} level-3 tables freed by the probe's own scatter-gather "
-        f"unmaps of {SG_PAGES} pages"
+        f"{counts.sg_passes} last-level tables freed by the probe's own scatter-gather "
+        "unmaps of one table's span"
         + (
             f", and {counts.sg_runs} run of the benchmark's scatter-gather mode, whose "
             "unmaps free more"

@@ -15,6 +15,7 @@ from rig.errors import UserError
 from rig.report import frames, stats, summary
 from rig.run import correctness, records
 from rig.run.records import CSV_COLUMNS
+from rig.sizes import format_size
 
 RUN_JSON = "run.json"
 # The metrics a history row is kept for: the report's.
@@ -204,3 +205,13 @@ def variant_commits(run_info: dict[str, Any] | None) -> dict[str, str]:
             subject = source.get("subject") or ""
             found[str(entry.get("name"))] = f"{str(source['commit'])[:12]} {subject}".strip()
     return found if len(set(found.values())) > 1 else {}
+
+
+def page_sizes(run_info: dict[str, Any] | None) -> str | None:
+    """ "Kernel pages 16K; 4K IO pages ..." for a run whose run.json records its page size
+    (runs from before page sizes were a setting were all 4K, and say nothing)."""
+    kernel = (run_info or {}).get("kernel") or {}
+    page, io = kernel.get("page_size"), kernel.get("io_pages")
+    if not isinstance(page, int) or not isinstance(io, str):
+        return None
+    return f"Kernel pages: {format_size(page)}; {io}"

@@ -80,6 +80,7 @@ def build(run_dir: Path, threshold_pct: float | None = None) -> list[Path]:
         verdicts=verdicts,
         after_unmap=hardware_lines,
         commits=run_reader.variant_commits(run_info),
+        pages=run_reader.page_sizes(run_info),
     )
     records.write_text(text, run_dir / "summary.md")
     plots.latency_plot(frame, run_dir / "latency.png")

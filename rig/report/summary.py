@@ -245,13 +245,15 @@ def markdown(
     *,
     after_unmap: Sequence[str] = (),
     commits: dict[str, str] | None = None,
+    pages: str | None = None,
 ) -> str:
     """summary.md, the answer first: the headline per variant, the plots, the unmap
     table (then `after_unmap`: the hardware-time section's lines, where a run has one),
     correctness, the work counted, the map table, and the configuration last.
 
     `title_note` is an incomplete run's note (incomplete_note), said before all else;
-    `commits` names each variant's commit when two commits were compared.
+    `commits` names each variant's commit when two commits were compared; `pages` is
+    the kernel's and the IOMMU's page size (run_reader.page_sizes).
     """
     failed = failed_variants(verdicts or {})
     shown = {metric: display_table(frame, metric, criteria, failed) for metric in METRICS}
@@ -259,6 +261,8 @@ def markdown(
     lines = [f"# {title(frame)}", "", *([f"> {title_note}", ""] if title_note else [])]
     if commits:
         lines += [f"Commits: {'; '.join(f'{v} = `{c}`' for v, c in commits.items())}.", ""]
+    if pages:
+        lines += [f"{pages}.", ""]
     complete = not title_note
     lines += [f"- {line}" for line in headlines(frame, shown["unmap"][1], verdicts, complete)]
     lines += ["", *([f"> {note}", ""] if note else [])]

@@ -21,6 +21,7 @@ from rig.progress import Progress
 from rig.run import correctness, plan, provenance, records
 from rig.run.plan import Inputs, RunState, boot_specs
 from rig.run.sweep import effective_jobs, sweep
+from rig.sizes import format_size
 
 # Writes a run folder's report and exports from its records; returns what it wrote.
 ReportWriter = Callable[[Path], object]
@@ -111,7 +112,13 @@ def run(inputs: Inputs, progress: Progress, write_report: ReportWriter) -> Outco
                 integrity.scratch_disk(spec.disk)
             state.jobs, why = effective_jobs(inputs.settings.jobs, inputs.mode)
             progress.say(f"    {why or f'{state.jobs} boot(s) at once'}")
-            boots, sizes = len(state.specs), len(inputs.settings.sizes)
+            boots, sizes = len(state.specs), len(inputs.settings.size_bytes)
+            if inputs.settings.sizes_below_page:
+                below = ", ".join(format_size(s) for s in inputs.settings.sizes_below_page)
+                progress.say(
+                    f"    {below} left out: below one {inputs.settings.page_size} page, which "
+                    "dma_map_benchmark maps at the least"
+                )
             with progress.phase(f"sweep ({boots} boots x {sizes} sizes)"):
                 sweep(state, progress, state.jobs)
         records.write_csv(state.rows, run_dir.path / "results.csv")

@@ -49,6 +49,7 @@ def test_baseline_boots_passes_the_gates_and_measures_two_sizes(tmp_path: Path) 
     )
     assert {g["name"]: g["passed"] for g in boot["gates"]} == {
         "kernel identity": True,
+        "kernel page size": True,
         "arm-smmu probed": True,
         "device in an IOMMU group": True,
         "benchmark driver bound": True,
