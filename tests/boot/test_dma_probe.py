@@ -77,7 +77,7 @@ def test_the_scatter_gather_pass_is_known_by_the_mode_the_tool_names() -> None:
     assert not dma_probe.ran_sg(single)
     assert "-m 1" in dma_probe.sg_command(dma_bits=32)
     counts = dma_probe.ProbeCounts(1, 1, 0, 0, 1, 1, 0, sg_runs=1, sg_passes=3)
-    assert "3 level-3 tables freed" in dma_probe.describe(counts)
+    assert "3 last-level tables freed" in dma_probe.describe(counts)
     assert "and 1 run of the benchmark's scatter-gather mode" in dma_probe.describe(counts)
     assert "has no scatter-gather mode" in dma_probe.describe(dma_probe.parse(GOOD))
 

@@ -121,7 +121,7 @@ def test_each_broken_class_is_failed_by_its_named_check(tmp_path: Path, case: st
             probe = next(c for c in verdicts[variant]["checks"] if c["name"] == "DMA after unmap")
             assert probe["passed"] and " right after their unmap, none" in probe["detail"]
             # Tables freed on every kernel: the support patch's own passes.
-            freed = re.search(r"; (\d+) level-3 tables freed", probe["detail"])
+            freed = re.search(r"; (\d+) last-level tables freed", probe["detail"])
             assert freed and int(freed.group(1)) == dma_probe.SG_RUNS, probe
             if kernel == "debian:7.2":
                 assert "run of the benchmark's scatter-gather mode" in probe["detail"], probe
