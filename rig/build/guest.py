@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +14,7 @@ from rig.build.source import KernelSource
 from rig.errors import InfraError, RunFailed
 from rig.hashing import sha256_file, sha256_json
 from rig.locking import locked
+from rig.sizes import PAGE_SIZE, format_size
 
 INIT_SCRIPT = Path(__file__).with_name("guest_init.sh")
 READY_MARKER = "SMMU-RIG-READY"
@@ -97,15 +99,42 @@ def gen_init_cpio(source: KernelSource, cache: Path) -> Path:
     return binary
 
 
-def initramfs(source: KernelSource, headers: Path, cache: Path) -> Path:
-    """The guest image, built once per content; two rig processes never build it at once."""
+def initramfs(source: KernelSource, headers: Path, cache: Path, page_size: int = PAGE_SIZE) -> Path:
+    """The guest image, built once per content; two rig processes never build it at once.
+    One image serves every page size: each of its programs is checked to load on a
+    kernel with ``page_size`` pages."""
     with locked(cache / "locks" / "guest.lock", "the guest image cache"):
-        return _initramfs(source, headers, cache)
+        busybox = busybox_binary(cache)
+        tool = benchmark_tool(source, headers, cache)
+        for program in (busybox, tool):
+            check_load_alignment(program, page_size)
+        return _initramfs(busybox, tool, source, cache)
 
 
-def _initramfs(source: KernelSource, headers: Path, cache: Path) -> Path:
-    busybox = busybox_binary(cache)
-    tool = benchmark_tool(source, headers, cache)
+_LOAD = re.compile(r"^\s*LOAD\s.*\s0x([0-9a-f]+)\s*$", re.MULTILINE)
+
+
+def load_alignments(readelf_output: str) -> list[int]:
+    """The alignment of each loadable segment in `readelf -lW`'s program headers."""
+    return [int(found, 16) for found in _LOAD.findall(readelf_output)]
+
+
+def check_load_alignment(program: Path, page_size: int) -> None:
+    """A static program loads on a kernel only if each segment is aligned to its page
+    size (the kernel maps segments page by page); the linker's aarch64 default is 64K."""
+    listed = tools.output([f"{tools.CROSS_COMPILE}readelf", "-lW", str(program)])
+    alignments = load_alignments(listed)
+    if not alignments or min(alignments) < page_size:
+        raise RunFailed(
+            f"guest image: {program.name} has segments aligned to "
+            f"{', '.join(format_size(a) for a in alignments) or 'nothing'}; a kernel with "
+            f"{format_size(page_size)} pages cannot load it",
+            excerpt=listed,
+            check="guest image",
+        )
+
+
+def _initramfs(busybox: Path, tool: Path, source: KernelSource, cache: Path) -> Path:
     writer = gen_init_cpio(source, cache)
     key = sha256_json(
         {

@@ -73,7 +73,9 @@ def prepare_kernels(
     baseline = builders[0]
     headers = baseline.headers()
     with progress.phase("guest image"):
-        initrd = guest.initramfs(baseline.source, headers, inputs.cache)
+        initrd = guest.initramfs(
+            baseline.source, headers, inputs.cache, inputs.settings.page_size_bytes
+        )
     return baseline.source, kernels, initrd
 
 

@@ -85,3 +85,15 @@ def test_a_tree_without_an_lpae_test_is_named(tmp_path: Path) -> None:
         kconfig.fragment_for(tree, tmp_path / "cache")
     assert str(tree) in caught.value.message
     assert KUNIT_TEST in caught.value.message
+
+
+def test_a_page_size_adds_its_piece_and_4k_adds_none(tmp_path: Path) -> None:
+    tree = tree_with(tmp_path, "IOMMU_IO_PGTABLE_LPAE_SELFTEST")
+    four = kconfig.fragment_for(tree, tmp_path / "cache")
+    assert kconfig.fragment_for(tree, tmp_path / "cache", page_size=4096) == four
+    sixteen = kconfig.fragment_for(tree, tmp_path / "cache", page_size=16384)
+    sixty_four = kconfig.fragment_for(tree, tmp_path / "cache", page_size=65536)
+    assert len({four, sixteen, sixty_four}) == 3  # three kernels, three cache keys
+    assert kconfig.read_fragment(sixteen)["CONFIG_ARM64_16K_PAGES"] == "y"
+    assert kconfig.read_fragment(sixty_four)["CONFIG_ARM64_64K_PAGES"] == "y"
+    assert "PAGES" not in four.read_text()

@@ -85,6 +85,13 @@ def test_default_settings_file_is_valid() -> None:
     assert [s // 1024 for s in loaded.size_bytes] == [4, 64, 128, 256, 512, 1024, 2048, 4096]
 
 
+def test_sizes_below_a_page_are_left_out() -> None:
+    chosen = settings.override(settings.load(paths.DEFAULT_BENCH_CONFIG), {"page_size": "64K"})
+    assert chosen.page_size_bytes == 65536
+    assert [s // 1024 for s in chosen.size_bytes] == [64, 128, 256, 512, 1024, 2048, 4096]
+    assert chosen.sizes_below_page == (4096,)
+
+
 @pytest.mark.parametrize(
     ("line", "fragment"),
     [
@@ -95,6 +102,9 @@ def test_default_settings_file_is_valid() -> None:
         ("direction: SIDEWAYS", "'SIDEWAYS' is not allowed"),
         ("turbo: true", "unknown key 'turbo'"),
         ("mode: fast", "mode='fast' is unknown"),
+        ("page_size: 8K", "'8K' is not a kernel page size; expected one of 4K, 16K, 64K"),
+        ("page_size: 16K\nsizes: [4K, 8K]", "every size is below one 16K page"),
+        ("page_size: 64K\nsizes: [64K, 96K]", "sizes 96K are not whole 64K pages"),
     ],
 )
 def test_bad_settings(tmp_path: Path, line: str, fragment: str) -> None:
@@ -114,6 +124,7 @@ def test_bad_settings(tmp_path: Path, line: str, fragment: str) -> None:
         ["bench", "--dry-run", "--patch", "nope"],
         ["bench", "--dry-run", "--mode", "turbo"],
         ["bench", "--dry-run", "--repeat", "0"],
+        ["bench", "--dry-run", "--page-size", "32K"],
     ],
 )
 def test_cli_bad_input_exits_2_and_writes_nothing(
