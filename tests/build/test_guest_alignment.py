@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.build import guest
+from rig.build import guest, tools
 from rig.errors import RunFailed
 
 # `readelf -lW` of Debian's arm64 busybox-static (its two loadable segments).
@@ -27,7 +27,7 @@ def test_a_program_aligned_below_the_page_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     four_k = BUSYBOX.replace("0x10000", "0x1000")
-    monkeypatch.setattr(guest.tools, "output", lambda cmd: four_k)
+    monkeypatch.setattr(tools, "output", lambda cmd: four_k)
     guest.check_load_alignment(tmp_path / "prog", 4096)
     with pytest.raises(RunFailed) as caught:
         guest.check_load_alignment(tmp_path / "prog", 16384)
