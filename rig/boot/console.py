@@ -41,6 +41,9 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
     # a DMA served from an IOTLB entry the page tables no longer give.
     FatalPattern("cache-maintenance violation", r"(?:mmu500|smmuv3): cache-maintenance violation"),
     FatalPattern("stale translation", r"(?:mmu500|smmuv3): stale translation"),
+    # The MMU-500 model's guest error for a context bank configured beyond what the
+    # hardware implements (e.g. the 16K granule), whose walks it faults.
+    FatalPattern("unimplemented SMMU configuration", r"mmu500: CB\d+ uses "),
     FatalPattern("DMA after unmap", r"smmu-rig: DMA probe: \d+ page\(s\)"),
 )
 # After a fatal match, keep reading this long so the excerpt holds the whole splat.

@@ -24,6 +24,10 @@ LINES = {
         "pci 0000:00:01.0: smmu-rig: DMA probe: 3 page(s) of 0x00000000fff00000+0x10000 "
         "still translate after unmap"
     ),
+    "unimplemented SMMU configuration": (
+        "mmu500: CB0 uses the 16K granule, which the MMU-500 does not implement "
+        "(ID2.PTFS: 4K and 64K): translation fault"
+    ),
     "SMMU fault": "arm-smmu 9050000.iommu: Unhandled context fault: fsr=0x402, iova=0xffe00000",
     "WARNING": "WARNING: CPU: 0 PID: 1 at drivers/iommu/io-pgtable-arm.c:651 __arm_lpae_unmap",
 }
