@@ -18,11 +18,16 @@ _UNITS = {"": 1, "K": 1024, "M": 1024 * 1024}
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KkMm]?)[Bb]?\s*$")
 
 
-def parse_size(text: str, *, where: str = "size") -> int:
+def _bytes(text: str) -> int | None:
+    """4K, 64k, 1MB, 4096 as bytes; None when it is not a size."""
     match = _SIZE_RE.match(str(text))
-    if not match:
+    return int(match.group(1)) * _UNITS[match.group(2).upper()] if match else None
+
+
+def parse_size(text: str, *, where: str = "size") -> int:
+    value = _bytes(text)
+    if value is None:
         raise UserError(f"{where}: {text!r} is not a size; expected e.g. 4K, 64K, 1M")
-    value = int(match.group(1)) * _UNITS[match.group(2).upper()]
     if value % PAGE_SIZE or not MIN_SIZE <= value <= MAX_SIZE:
         raise UserError(
             f"{where}: {text!r} is out of range; expected a multiple of 4K "
@@ -51,9 +56,8 @@ def format_size(size_bytes: int) -> str:
 
 def parse_page_size(text: str, *, where: str = "page_size") -> int:
     """A kernel page size: 4K, 16K or 64K."""
-    match = _SIZE_RE.match(str(text))
-    value = int(match.group(1)) * _UNITS[match.group(2).upper()] if match else 0
-    if value not in PAGE_SIZES:
+    value = _bytes(text)
+    if value is None or value not in PAGE_SIZES:
         expected = ", ".join(format_size(size) for size in PAGE_SIZES)
         raise UserError(f"{where}: {text!r} is not a kernel page size; expected one of {expected}")
     return value

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rig.boot import io_pages
 from rig.errors import RunFailed
+from rig.sizes import PAGE_SIZE
 
 # tracefs, mounted by the guest's /init (not under debugfs: 7.x no longer puts it there).
 TRACING = "/sys/kernel/tracing"
@@ -30,7 +31,6 @@ SYNC_EVENT = "dma/dma_sync_single_for_device"
 TLB_ADD_PAGE = ("arm_smmu_tlb_inv_page_nosync", "arm_smmu_tlb_add_page_s1")
 TLB_SYNC = "arm_smmu_iotlb_sync"  # both drivers' iotlb_sync: the gathered invalidation
 CANDIDATES = (*UNMAP_FUNCTIONS, *SYNC_FUNCTIONS, *TLB_ADD_PAGE, TLB_SYNC)
-PAGE_BYTES = 4096  # the default IO granule (rig.boot.io_pages picks it per page size)
 WARMUP_US = 200_000
 WINDOW_US = 100_000
 
@@ -190,7 +190,7 @@ def parse(output: str, what: str) -> UnmapCounts:
 
 
 def entry_bytes_cleared(
-    size_bytes: int, *, coherent: bool, page_size_only: bool, granule: int = PAGE_BYTES
+    size_bytes: int, *, coherent: bool, page_size_only: bool, granule: int = PAGE_SIZE
 ) -> int:
     """Bytes of page-table entries an unmap of this size clears, which a non-coherent walk
     needs cleaned to the point of coherency (nothing for a coherent walk): 8 per entry, a
@@ -206,7 +206,7 @@ def entry_bytes_cleared(
 
 
 def minimum_syncs(
-    size_bytes: int, *, coherent: bool, page_size_only: bool, granule: int = PAGE_BYTES
+    size_bytes: int, *, coherent: bool, page_size_only: bool, granule: int = PAGE_SIZE
 ) -> int:
     """The fewest page-table syncs an unmap of this size can do: one per table touched.
 

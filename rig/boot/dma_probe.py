@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 
 from rig.boot import benchmark
 from rig.errors import RunFailed
+from rig.sizes import PAGE_SIZE
 
 CHECK = "DMA after unmap"
 
@@ -63,11 +64,11 @@ SG_RUN = "/sys/module/dma_iommu/parameters/rig_sg_run"
 SG_PASSES = "/sys/module/dma_iommu/parameters/rig_sg_passes"
 
 
-def sg_command(*, dma_bits: int, page_size: int = 4096) -> str:
+def sg_command(*, dma_bits: int, page_size: int = PAGE_SIZE) -> str:
     """One second of scatter-gather maps of 2M in pages, where the tool has that mode; an
     older tool refuses the option (its complaint shows no mode: ``ran_sg`` says so)."""
     single = benchmark.command(
-        SG_PAGES * 4096,
+        SG_PAGES * PAGE_SIZE,
         threads=1,
         seconds=1,
         direction="BIDIRECTIONAL",

@@ -223,7 +223,7 @@ def page_sizes(facts: GuestFacts, profile: MachineProfile, page_size: int) -> Ga
     (Tegra's workaround before Linux 6.12 under 16K pages)."""
     found = _PAGE_SIZE_ONLY.search(facts.dmesg)
     evidence = _lines(facts.dmesg, _PAGE_SIZE_ONLY.pattern) or ("(no force_page_size line)",)
-    if profile.page_sizes != "page-size-only":
+    if io_pages.has_blocks(profile):
         ok = found is None
         detail = "all page sizes the SMMU offers" if ok else "page sizes unexpectedly restricted"
         return GateResult("page sizes", ok, detail, evidence)

@@ -101,6 +101,10 @@ def dt_node_command(compatible: str) -> str:
     )
 
 
+# KernelPageSize of the shell's first mapping: the kernel's page size, in kB.
+PAGE_SIZE_COMMAND = "grep -m1 KernelPageSize /proc/self/smaps"
+
+
 def gather_facts(console: Console, bdf: str, smmu_compatible: str) -> gates.GuestFacts:
     device = f"/sys/bus/pci/devices/{bdf}"
 
@@ -122,10 +126,6 @@ def gather_facts(console: Console, bdf: str, smmu_compatible: str) -> gates.Gues
         pcie_node=optional(dt_node_command(PCIE_HOST_COMPATIBLE)),
         page_size=_kernel_page_size(optional(PAGE_SIZE_COMMAND)),
     )
-
-
-# KernelPageSize of the shell's first mapping: the kernel's page size, in kB.
-PAGE_SIZE_COMMAND = "grep -m1 KernelPageSize /proc/self/smaps"
 
 
 def _kernel_page_size(line: str | None) -> int | None:

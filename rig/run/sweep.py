@@ -53,6 +53,7 @@ def row_of(spec: BootSpec, size: int, measurement: Measurement, inputs: Inputs) 
 def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
     profile = inputs.profile
     granule = io_pages.io_granule(profile, inputs.settings.page_size_bytes)
+    page_size_only = not io_pages.has_blocks(profile)
     rows = []
     for size, counted in result.counts:
         rows.append(
@@ -66,7 +67,7 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
                 "min_syncs_per_unmap": counters.minimum_syncs(
                     size,
                     coherent=profile.walk == "coherent",
-                    page_size_only=profile.page_sizes == "page-size-only",
+                    page_size_only=page_size_only,
                     granule=granule,
                 ),
                 "tlb_add_page_per_unmap": round(counted.per_unmap(counted.tlb_add_page), 3),
@@ -78,7 +79,7 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
                 "entry_bytes_cleared": counters.entry_bytes_cleared(
                     size,
                     coherent=profile.walk == "coherent",
-                    page_size_only=profile.page_sizes == "page-size-only",
+                    page_size_only=page_size_only,
                     granule=granule,
                 ),
             }
