@@ -72,8 +72,19 @@ history: venv
 trend: venv
 	$(VPY) -m rig trend --history $(HISTORY) $(ARGS)
 
+# The tests run TEST_JOBS at a time (pytest-xdist; a test file stays on one worker, and
+# every test writes only its own temporary folders): the end-to-end ones boot under
+# icount, whose results do not depend on host load. Tests marked serial (their reason is
+# in the mark: a wall-clock bound, QEMU's own timed suite) run after them, alone. Both
+# phases always run; the target fails if either did (exit 5: no test selected).
+TEST_JOBS  ?= $(shell nproc)
 test: prereqs-test venv lint
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	@rc=0; \
+	$(VPY) -m pytest -n $(TEST_JOBS) --dist loadfile -m "not serial and not workflow" $(PYTEST_ARGS) || rc=$$?; \
+	[ $$rc -eq 5 ] && rc=0; serial=0; \
+	$(VPY) -m pytest -m "serial and not workflow" $(PYTEST_ARGS) || serial=$$?; \
+	[ $$serial -eq 5 ] && serial=0; \
+	[ $$rc -eq 0 ] && [ $$serial -eq 0 ]
 
 unit: venv
 	$(VPY) -m pytest -m "not e2e and not workflow" $(PYTEST_ARGS)

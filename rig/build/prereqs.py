@@ -56,7 +56,6 @@ APT_PACKAGES: dict[str, Need] = {
         ("ccache",),
     ),
     "libglib2.0-dev": Need("QEMU build dependency"),
-    "libpixman-1-dev": Need("QEMU build dependency"),
     "libfdt-dev": Need("QEMU build dependency"),
     "zlib1g-dev": Need("QEMU build dependency"),
     "pkg-config": Need("QEMU build dependency", ("pkg-config",)),

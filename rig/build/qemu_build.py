@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rig import paths
-from rig.build import buildlog, qemu_source
+from rig.build import buildlog, qemu_devices, qemu_source
 from rig.build.patch_apply import APPLY, failing_hunks, run_patch
 from rig.build.qemu_source import QemuSource
 from rig.errors import UserError
@@ -35,6 +35,14 @@ from rig.progress import Progress
 
 CONFIGURE = (
     "--target-list=aarch64-softmmu",
+    # Only what the rig boots: no optional feature it does not ask for (display, audio,
+    # network backends, KVM, ...), and the devices of qemu/devices/ (rig.qemu_devices).
+    "--without-default-features",
+    *qemu_devices.CONFIGURE,
+    # The virt board builds its device tree with libfdt (Debian's, libfdt-dev).
+    "--enable-fdt=system",
+    # No -g: nothing reads QEMU's debug information, and it is a third of the compile.
+    "--disable-debug-info",
     "--disable-docs",
     "--disable-werror",
     "--disable-tools",
@@ -48,7 +56,7 @@ QEMU = "qemu-system-aarch64"
 QTEST = "tests/qtest/mmu500-test"
 RIG_QTEST = "tests/qtest/mmu500-rig-test"
 # Bump when the way QEMU is built changes.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 _NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
 
 
@@ -110,6 +118,7 @@ def build_key(
             "model": _model_hashes() if model is None else model,
             "patches": _patch_hashes() if patches is None else patches,
             "configure": CONFIGURE,
+            "devices": qemu_devices.digest(),
             "recipe": RECIPE_VERSION,
         }
     )
@@ -213,6 +222,7 @@ def _build_tree(
     log = home / "build.log"
     source.unpack(home / "src")
     _install_model(home / "src", series)
+    qemu_devices.install(home / "src")
     (home / "src" / "build").mkdir()
     _run_logged(
         ["../configure", *CONFIGURE], home / "src" / "build", log, "QEMU configure", progress
@@ -223,7 +233,12 @@ def _build_tree(
 def plain_build_key(source: QemuSource) -> str:
     """The same QEMU source and configuration, without the rig's files or patches."""
     return sha256_json(
-        {"source": source.identity, "configure": CONFIGURE, "recipe": RECIPE_VERSION}
+        {
+            "source": source.identity,
+            "configure": CONFIGURE,
+            "devices": qemu_devices.digest(),
+            "recipe": RECIPE_VERSION,
+        }
     )
 
 

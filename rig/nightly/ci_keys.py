@@ -83,7 +83,9 @@ def qemu_key() -> str:
     return sha256_json(
         {
             "source": resolved_qemu(),
-            "model": covered_files(("qemu/**/*.c", "qemu/**/*.h", "qemu/*/patches/*.patch")),
+            "model": covered_files(
+                ("qemu/**/*.c", "qemu/**/*.h", "qemu/*/patches/*.patch", "qemu/devices/*.mak")
+            ),
             "configure": qemu_build.CONFIGURE,
             "recipe": qemu_build.RECIPE_VERSION,
         }

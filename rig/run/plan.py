@@ -10,7 +10,7 @@ from rig.boot import dtb
 from rig.boot import profile as prof
 from rig.boot.profile import BootFiles, MachineProfile, TimingMode
 from rig.boot.session import BootKind, BootResult, BootSpec
-from rig.build import kbuild, tools
+from rig.build import kbuild, qemu_devices, tools
 from rig.build import source as src
 from rig.build.kbuild import BuiltKernel, Variant
 from rig.build.qemu_build import BuiltQemu
@@ -38,6 +38,8 @@ def resolve_inputs(
     settings: Settings, kernel_src: Path | None, results_root: Path, cache: Path
 ) -> Inputs:
     profile = prof.load_profile(settings.profile)
+    if profile.qemu == "rig-build":
+        qemu_devices.check(profile.name, profile.machine, booted_devices(profile))
     compared = None
     if len(settings.kernel_refs) == 2:
         first, second = settings.kernel_refs
@@ -53,6 +55,14 @@ def resolve_inputs(
         results_root=results_root,
         cache=cache,
     )
+
+
+def booted_devices(profile: MachineProfile) -> dict[str, str]:
+    """The devices a run of ``profile`` puts on the command line, by profile key."""
+    devices = {"bench_device": profile.bench_device, "integrity_device": profile.integrity_device}
+    if profile.probe_device is not None:
+        devices["probe_device"] = profile.probe_device
+    return devices
 
 
 def variant_ref(inputs: Inputs, variant: Variant) -> str | None:

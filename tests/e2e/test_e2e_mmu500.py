@@ -126,6 +126,10 @@ def test_strict_mode_catches_a_patch_that_skips_the_sync(tmp_path: Path) -> None
     assert [c["name"] for c in failed] == ["console: cache-maintenance violation"]
 
 
+@pytest.mark.serial(
+    reason="stress mode: four vCPU threads under multi-threaded TCG in wall-clock time, "
+    "which wants the cores to itself"
+)
 def test_the_model_under_four_vcpus_and_an_iothread(tmp_path: Path) -> None:
     """Stress mode: four vCPUs under multi-threaded TCG run four benchmark threads that
     map and unmap at once, the probe reads every range, and the disk's DMA comes from an
