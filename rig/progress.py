@@ -24,6 +24,14 @@ class Progress:
         self._status: object | None = None
         self._last_plain = 0.0
 
+    def beside(self) -> Progress:
+        """Progress for work running in another thread beside this one's: the same
+        console, plain lines only (one live status line at a time), its own timings."""
+        other = Progress(quiet=self.quiet, plain_interval_s=self.plain_interval_s)
+        other.console = self.console
+        other.live = False
+        return other
+
     def say(self, text: str) -> None:
         if not self.quiet:
             self.console.print(text)

@@ -93,6 +93,10 @@ class Machine:
             self.log.close()
             raise InfraError(f"cannot start QEMU: {err}", excerpt=" ".join(self.argv)) from err
         self.child.logfile_read = self.log
+        # pexpect waits 50 ms before each send by default (for terminals that drop
+        # what comes too early); the guest's shell reads its tty as it comes, and a
+        # boot sends a few hundred commands.
+        self.child.delaybeforesend = None
         with _running_lock:
             _running.add(self)
         self.started_at = time.monotonic()

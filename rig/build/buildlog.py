@@ -8,12 +8,19 @@ import os
 import re
 import signal
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 from rig.errors import RunFailed
 
+# The builds running now, in any thread: a stop that reaches the main thread ends the
+# ones running beside it too (stop_running).
+_running: set[subprocess.Popen[str]] = set()
+_running_lock = threading.Lock()
+# Set by stop_running until allow_runs: a build a thread was about to start fails at once.
+_stopping = threading.Event()
 _ERROR_LINE = re.compile(r"(error|Error \d|undefined reference|\*\*\*|not found)")
 
 
@@ -32,6 +39,8 @@ def run(
     A non-zero exit raises RunFailed with the error lines of the output's tail (or the
     tail itself when none looks like an error).
     """
+    if _stopping.is_set():
+        raise RunFailed(f"{label} not started: the run is stopping", check=check)
     tail: deque[str] = deque(maxlen=400)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as handle:
@@ -49,6 +58,8 @@ def run(
             start_new_session=True,
         )
         assert proc.stdout is not None
+        with _running_lock:
+            _running.add(proc)
         try:
             for line in proc.stdout:
                 handle.write(line)
@@ -58,6 +69,9 @@ def run(
         except BaseException:
             stop_group(proc)
             raise
+        finally:
+            with _running_lock:
+                _running.discard(proc)
     if code != 0:
         errors = [line for line in tail if _ERROR_LINE.search(line)]
         raise RunFailed(
@@ -66,6 +80,21 @@ def run(
             log_path=str(log),
             check=check,
         )
+
+
+def stop_running() -> None:
+    """Stop every build this process runs, in whichever thread: their output ends, and
+    the threads reading it see a failed build; none starts until allow_runs."""
+    _stopping.set()
+    with _running_lock:
+        running = list(_running)
+    for proc in running:
+        stop_group(proc)
+
+
+def allow_runs() -> None:
+    """Builds may start again (after stop_running, once the threads it stopped ended)."""
+    _stopping.clear()
 
 
 def stop_group(proc: subprocess.Popen[str], grace_s: float = 10.0) -> None:

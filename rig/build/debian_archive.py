@@ -95,21 +95,24 @@ class Suite:
     def update(self) -> None:
         """Read the suite's index. A suite past its Valid-Until date (sid on some mirrors)
         is read again without that check, with a warning; signatures are still checked."""
-        self._write_sources()
-        first = self._apt(["update"], check=False)
-        if first.returncode == 0 and "\nE:" not in "\n" + first.stderr:
-            return
-        if any(word in first.stdout + first.stderr for word in _EXPIRED):
-            print(
-                f"warning: Debian's {self.suite} index on this machine's mirror is past "
-                "its Valid-Until date; reading it with Acquire::Check-Valid-Until=false "
-                "(signatures are still verified)",
-                file=sys.stderr,
-                flush=True,
-            )
-            self.check_valid_until = False
-            self._apt(["update"])
-            return
+        # apt refuses a second update of the same lists at once (QEMU's source and a
+        # kernel's may be fetched from one suite in two threads, or by two rigs).
+        with locked(self.home.parent / f"{self.suite}-index.lock", f"Debian's {self.suite} index"):
+            self._write_sources()
+            first = self._apt(["update"], check=False)
+            if first.returncode == 0 and "\nE:" not in "\n" + first.stderr:
+                return
+            if any(word in first.stdout + first.stderr for word in _EXPIRED):
+                print(
+                    f"warning: Debian's {self.suite} index on this machine's mirror is past "
+                    "its Valid-Until date; reading it with Acquire::Check-Valid-Until=false "
+                    "(signatures are still verified)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                self.check_valid_until = False
+                self._apt(["update"])
+                return
         raise InfraError(
             f"apt-get update of Debian's {self.suite} failed (exit code {first.returncode})",
             excerpt=(first.stderr or first.stdout)[-2000:],

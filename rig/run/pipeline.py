@@ -8,12 +8,13 @@ import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from rig.boot import dtb, integrity
 from rig.boot.profile import BootFiles
-from rig.build import guest, kbuild, qemu_build, tools
+from rig.build import buildlog, guest, kbuild, qemu_build, tools
 from rig.build import source as src
 from rig.build.kbuild import BuiltKernel
 from rig.errors import RigError
@@ -43,6 +44,33 @@ def with_qemu(inputs: Inputs, progress: Progress) -> Inputs:
         return dataclasses.replace(inputs, qemu=str(built.binary), built_qemu=built)
     tools.require(tools.QEMU)
     return inputs
+
+
+def prepare_builds(
+    inputs: Inputs, progress: Progress, log_dir: Path
+) -> tuple[Inputs, src.KernelSource, list[BuiltKernel], Path]:
+    """The QEMU and the kernels a run boots. The rig's QEMU is made in a thread beside the
+    kernels (each build leaves single-threaded stretches: configure, links, the kernel's
+    unpack and headers, that the other fills); a build that fails or is stopped stops the
+    other's only when the run is stopped. Their phases' times overlap in run.json."""
+    if inputs.profile.qemu != "rig-build":
+        inputs = with_qemu(inputs, progress)
+        return (inputs, *prepare_kernels(inputs, progress, log_dir))
+    beside = progress.beside()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qemu")
+    qemu = pool.submit(with_qemu, inputs, beside)
+    try:
+        source, kernels, initrd = prepare_kernels(inputs, progress, log_dir)
+    except BaseException:
+        # Stopped, or a kernel that does not build: nothing more is worth waiting for
+        # (ccache keeps what QEMU's build compiled so far).
+        buildlog.stop_running()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        buildlog.allow_runs()
+        progress.timings.update(beside.timings)
+    return qemu.result(), source, kernels, initrd
 
 
 def prepare_kernels(
@@ -89,10 +117,10 @@ def run(inputs: Inputs, progress: Progress, write_report: ReportWriter) -> Outco
     state = RunState(inputs=inputs, run_id=run_id)
     started = time.monotonic()
     try:
-        state.inputs = inputs = with_qemu(inputs, progress)
-        state.source, state.kernels, initrd = prepare_kernels(
+        inputs, state.source, state.kernels, initrd = prepare_builds(
             inputs, progress, run_dir.path / "logs"
         )
+        state.inputs = inputs
         with progress.phase("device tree"):
             probe = BootFiles(kernel=state.kernels[0].image, initrd=initrd)
             state.dtb = dtb.prepare(inputs.profile, inputs.mode, probe, run_dir.path, inputs.qemu)

@@ -70,7 +70,7 @@ def test_the_plain_build_is_qemu_without_the_rigs_files() -> None:
         [str(binary), "-machine", "virt,iommu=mmu500", "-S", "-display", "none"],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
-    assert machine.returncode != 0 and "mmu500" in machine.stderr
+    assert machine.returncode != 0 and "Invalid iommu value" in machine.stderr
 
 
 @pytest.mark.e2e
@@ -87,4 +87,4 @@ def test_the_rigs_qemu_fails_none_of_qemus_own_tests_the_plain_one_passes() -> N
     assert "mmu500-test" not in comparison.plain
     # The suite really ran on both: most of it passes.
     passed = [name for name, result in comparison.plain.items() if result == "OK"]
-    assert len(passed) >= 15, comparison.table()
+    assert len(passed) >= max(10, 0.75 * len(comparison.plain)), comparison.table()
