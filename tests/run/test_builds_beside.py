@@ -19,6 +19,9 @@ from rig.progress import Progress
 from rig.run import pipeline, plan, settings
 from rig.run.plan import Inputs
 
+# What prepare_kernels returns, in the stand-ins' terms.
+Kernels = tuple[str, list[str], Path]
+
 
 def inputs(tmp_path: Path) -> Inputs:
     chosen = settings.load(paths.DEFAULT_BENCH_CONFIG)
@@ -56,7 +59,7 @@ def test_both_finish_and_their_times_are_kept(
             slow_build(2, tmp_path / "qemu.log", started)
         return dataclasses.replace(given, qemu="built")
 
-    def prepare_kernels(given: Inputs, progress: Progress, log_dir: Path) -> tuple[str, list[str], Path]:
+    def prepare_kernels(given: Inputs, progress: Progress, log_dir: Path) -> Kernels:
         assert started.wait(5)
         with progress.phase("kernel build (baseline)"):
             running.append(qemu_building())  # the kernels build while QEMU does
@@ -89,7 +92,7 @@ def test_a_kernel_that_fails_stops_the_qemu_build(
             raise
         return given
 
-    def prepare_kernels(given: Inputs, progress: Progress, log_dir: Path) -> tuple[str, list[str], Path]:
+    def prepare_kernels(given: Inputs, progress: Progress, log_dir: Path) -> Kernels:
         assert started.wait(5)
         time.sleep(0.3)
         raise RunFailed("patch final does not apply", check="patch applies")
