@@ -75,6 +75,8 @@ class BootResult:
     counts: list[tuple[int, counters.UnmapCounts]] = field(default_factory=list)
     integrity: list[integrity.IntegrityResult] = field(default_factory=list)
     probe: dma_probe.ProbeCounts | None = None
+    # The boot's wall time, QEMU's start to its end (set by the sweep that ran it).
+    wall_seconds: float | None = None
 
 
 SizeCallback = Callable[[BootSpec, int, benchmark.Measurement], None]

@@ -38,6 +38,10 @@ def _boots(state: RunState) -> list[dict[str, Any]]:
                 "argv": spec.argv,
                 "console_log": str(Path(spec.console_log.parent.name) / spec.console_log.name),
                 "boot_to_ready_s": round(result.boot_seconds, 3) if result else None,
+                # The whole boot, QEMU's start to its end: where a sweep's time goes.
+                "wall_s": round(result.wall_seconds, 2)
+                if result and result.wall_seconds is not None
+                else None,
                 "gates": [dataclasses.asdict(g) for g in result.gates] if result else None,
             }
         )

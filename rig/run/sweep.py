@@ -11,8 +11,10 @@ the sweep keeps is what the same boots run one after another would have kept.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,9 +91,12 @@ def counter_rows(result: BootResult, inputs: Inputs) -> list[dict[str, Any]]:
 
 def _boot(spec: BootSpec, state: RunState, on_size: SizeCallback) -> BootResult:
     inputs = state.inputs
+    started = time.monotonic()
     if spec.kind == "checks":
-        return run_checks_boot(spec, inputs.profile, inputs.settings)
-    return run_boot(spec, inputs.profile, inputs.settings, on_size)
+        result = run_checks_boot(spec, inputs.profile, inputs.settings)
+    else:
+        result = run_boot(spec, inputs.profile, inputs.settings, on_size)
+    return dataclasses.replace(result, wall_seconds=time.monotonic() - started)
 
 
 def _sanitizers(profile: MachineProfile, boots: int) -> list[correctness.Check]:
