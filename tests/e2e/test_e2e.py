@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from rig import paths
-from rig.build import source
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT
 from rig.progress import Progress
 from rig.report import run_report
 from rig.run import pipeline, plan, settings
+from tests import trees
 
 pytestmark = pytest.mark.e2e
 
@@ -105,8 +105,8 @@ def test_patch_that_does_not_apply_stops_before_building_and_leaves_the_tree(
         " static void __arm_lpae_clear_pte(arm_lpae_iopte *ptep)\n"
         "-{\n+{ /* stale context */\n \n"
     )
-    tree = source.resolve(None, paths.cache_root()).tree
-    before = (tree / target).read_bytes()
+    kernel = trees.default_tree()
+    before = trees.read_unpatched(kernel, target)
     code = main(
         [
             "bench",
@@ -125,7 +125,7 @@ def test_patch_that_does_not_apply_stops_before_building_and_leaves_the_tree(
     assert code == EXIT_BAD_INPUT
     assert "patch stale (stale.patch) does not apply" in err
     assert "Hunk #1 FAILED" in err and "stale context" in err
-    assert (tree / target).read_bytes() == before
+    assert trees.read_unpatched(kernel, target) == before
     assert not (tmp_path / "results" / "latest").exists()
 
 

@@ -20,6 +20,7 @@ from rig.build import source
 from rig.build.user_trees import fingerprint
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT, EXIT_OK
+from tests import trees
 from tests.e2e import kernel_history
 from tests.e2e.kernel_history import History
 
@@ -40,8 +41,10 @@ def history() -> History:
     if recorded.is_file() and (home / "linux" / ".git").is_dir():
         return History(home / "linux", json.loads(recorded.read_text()))
     shutil.rmtree(home, ignore_errors=True)
-    debian = source.resolve(None, paths.cache_root(), "debian:6.1").tree
-    built = kernel_history.build(debian, home / "linux")
+    # Copied under the rig's tree lock: a run on another make test worker patches the
+    # same tree under it.
+    with trees.unpatched(source.resolve(None, paths.cache_root(), "debian:6.1")) as debian:
+        built = kernel_history.build(debian, home / "linux")
     recorded.write_text(json.dumps(built.commits, indent=2) + "\n")
     return built
 

@@ -12,11 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rig import paths
-from rig.build import source
 from rig.cli import main
 from rig.errors import EXIT_BAD_INPUT, EXIT_OK
-from tests import locations
+from tests import locations, trees
 
 pytestmark = pytest.mark.e2e
 FIXUP = locations.TEST_PATCHES / "rfc-to-final.patch"
@@ -75,12 +73,14 @@ def test_the_rfc_and_its_fixup_measure_as_the_merged_form(
 def test_a_part_that_does_not_apply_on_top_of_the_others_is_named(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    tree = source.resolve(None, paths.cache_root()).tree
-    before = (tree / TARGET).stat().st_mtime_ns
+    # Read under the rig's tree lock: a run on another make test worker patches (and
+    # restores) the same tree under it.
+    kernel = trees.default_tree()
+    before = trees.read_unpatched(kernel, TARGET)
     code = main(["build", "--patch", "rfc+final", "--quiet"])
     err = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT
     assert "patch final (final.patch) does not apply to linux-source-6.1" in err
     # The default profile's support patch comes first in the chain it was tried on.
     assert "with dma-probe.patch + rfc.patch applied" in err and "Hunk #" in err
-    assert (tree / TARGET).stat().st_mtime_ns == before
+    assert trees.read_unpatched(kernel, TARGET) == before
