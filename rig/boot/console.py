@@ -35,6 +35,10 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
     FatalPattern(
         "SMMU fault", r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
     ),
+    # QEMU's SMMUv3 names a DMA it could not translate (a guest error: the rig's QEMU
+    # runs with -d guest_errors); a device can break on it (virtio marks itself broken)
+    # before Linux drains the event queue and says "event ... received".
+    FatalPattern("SMMU fault", r"smmuv3-iommu-memory-region-\S+ translation failed for iova="),
     FatalPattern("RCU stall", r"rcu: INFO: rcu_\w+ detected stalls"),
     # The SMMU models' sanitizers (qemu/rig/hw/arm/smmu-sanitizer.c), on QEMU's stderr:
     # a walk of page-table lines the guest never cleaned (strict non-coherent view), and

@@ -43,3 +43,13 @@ def test_the_stale_check_of_both_smmus_is_watched() -> None:
     (stale,) = [p for p in FATAL_PATTERNS if p.name == "stale translation"]
     assert re.search(stale.regex, "mmu500: stale translation: cb=1 stream=0x20")
     assert not re.search(stale.regex, "a stale translation was avoided")
+
+
+def test_a_translation_qemus_smmuv3_could_not_make_is_an_smmu_fault() -> None:
+    """The line QEMU's SMMUv3 logs (the rig's QEMU runs with -d guest_errors) when a DMA
+    does not translate: a device may break on it before Linux reports the event."""
+    line = (
+        "smmuv3-iommu-memory-region-16-2 translation failed for iova=0xfffed000 "
+        "(SMMU_EVT_F_PERMISSION)"
+    )
+    assert [p.name for p in FATAL_PATTERNS if re.search(p.regex, line)] == ["SMMU fault"]
