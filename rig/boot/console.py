@@ -32,13 +32,14 @@ FATAL_PATTERNS: tuple[FatalPattern, ...] = (
     FatalPattern("BUG", r"kernel BUG at |BUG: [a-z]"),
     FatalPattern("WARNING", r"WARNING: CPU: \d+ PID: \d+"),
     FatalPattern("SMMU event", r"arm-smmu(?:-v3)? \S+: event 0x[0-9a-f]+ received"),
+    # arm-smmu's own report, or QEMU's SMMUv3 naming a DMA it could not translate (a
+    # guest error: the rig's QEMU runs with -d guest_errors), on which a device can break
+    # (virtio marks itself broken) before Linux drains the event queue.
     FatalPattern(
-        "SMMU fault", r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
+        "SMMU fault",
+        r"arm-smmu \S+: (?:Unhandled context fault|Unexpected global fault)"
+        r"|smmuv3-iommu-memory-region-\S+ translation failed for iova=",
     ),
-    # QEMU's SMMUv3 names a DMA it could not translate (a guest error: the rig's QEMU
-    # runs with -d guest_errors); a device can break on it (virtio marks itself broken)
-    # before Linux drains the event queue and says "event ... received".
-    FatalPattern("SMMU fault", r"smmuv3-iommu-memory-region-\S+ translation failed for iova="),
     FatalPattern("RCU stall", r"rcu: INFO: rcu_\w+ detected stalls"),
     # The SMMU models' sanitizers (qemu/rig/hw/arm/smmu-sanitizer.c), on QEMU's stderr:
     # a walk of page-table lines the guest never cleaned (strict non-coherent view), and

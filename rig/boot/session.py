@@ -95,7 +95,7 @@ def dt_node_command(compatible: str) -> str:
     """Prints the device-tree node compatible with ``compatible``, then dma-coherent and
     dma-noncoherent if it has them, and parent:dma-coherent when the root (its parent)
     says dma-coherent, which Linux's of_dma_is_coherent() inherits."""
-    # One grep over every node's compatible (a process per node costs a second
+    # One grep over every node's compatible (a grep per node cost 0.25 s a query
     # under TCG), then the matching nodes' properties.
     return (
         "for c in $(grep -ls '" + compatible + "' /proc/device-tree/*/compatible); do "

@@ -51,8 +51,9 @@ def prepare_builds(
 ) -> tuple[Inputs, src.KernelSource, list[BuiltKernel], Path]:
     """The QEMU and the kernels a run boots. The rig's QEMU is made in a thread beside the
     kernels (each build leaves single-threaded stretches: configure, links, the kernel's
-    unpack and headers, that the other fills); a build that fails or is stopped stops the
-    other's only when the run is stopped. Their phases' times overlap in run.json."""
+    unpack and headers, that the other fills). A kernel that fails, or a stop, stops
+    QEMU's build too; a QEMU build that fails is raised once the kernels are done. Their
+    phases' times overlap in run.json."""
     if inputs.profile.qemu != "rig-build":
         inputs = with_qemu(inputs, progress)
         return (inputs, *prepare_kernels(inputs, progress, log_dir))
